@@ -20,7 +20,10 @@ impl Expr {
     /// Parse `text`, naming the position of the first problem.
     pub fn parse(text: &str) -> Result<Expr, String> {
         let tokens = tokenize(text)?;
-        let mut p = Parser { tokens: &tokens, pos: 0 };
+        let mut p = Parser {
+            tokens: &tokens,
+            pos: 0,
+        };
         let e = p.sum()?;
         match p.tokens.get(p.pos) {
             None => Ok(e),
@@ -56,12 +59,19 @@ impl Expr {
                     .column_by_name(name)
                     .ok_or_else(|| format!("column `{name}` is not in the batch"))?;
                 if !col.data_type().is_numeric() {
-                    return Err(format!("column `{name}` is {}, not numeric", col.data_type()));
+                    return Err(format!(
+                        "column `{name}` is {}, not numeric",
+                        col.data_type()
+                    ));
                 }
                 let f = arrow_cast::cast(col, &DataType::Float64).map_err(|e| e.to_string())?;
                 f.as_primitive::<Float64Type>().iter().collect()
             }
-            Expr::Neg(e) => e.eval(batch, n)?.into_iter().map(|v| v.map(|x| -x)).collect(),
+            Expr::Neg(e) => e
+                .eval(batch, n)?
+                .into_iter()
+                .map(|v| v.map(|x| -x))
+                .collect(),
             Expr::Bin(a, op, b) => {
                 let (a, b) = (a.eval(batch, n)?, b.eval(batch, n)?);
                 a.into_iter()
@@ -103,7 +113,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect();
-            out.push(Token::Num(s.parse().map_err(|_| format!("bad number `{s}` in `{text}`"))?));
+            out.push(Token::Num(
+                s.parse()
+                    .map_err(|_| format!("bad number `{s}` in `{text}`"))?,
+            ));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
             while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
@@ -111,7 +124,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             }
             out.push(Token::Ident(chars[start..i].iter().collect()));
         } else {
-            return Err(format!("unexpected `{c}` at character {} of `{text}`", i + 1));
+            return Err(format!(
+                "unexpected `{c}` at character {} of `{text}`",
+                i + 1
+            ));
         }
     }
     Ok(out)
@@ -182,7 +198,11 @@ mod tests {
             Ok(Expr::Bin(
                 Box::new(Expr::Col("a".into())),
                 '+',
-                Box::new(Expr::Bin(Box::new(Expr::Col("b".into())), '*', Box::new(Expr::Num(2.0))))
+                Box::new(Expr::Bin(
+                    Box::new(Expr::Col("b".into())),
+                    '*',
+                    Box::new(Expr::Num(2.0))
+                ))
             ))
         );
         assert!(Expr::parse("(a + b").is_err());

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sluice_plugin_sdk::arrow_array::cast::AsArray;
-use sluice_plugin_sdk::arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
+use sluice_plugin_sdk::arrow_array::{
+    ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use sluice_plugin_sdk::{DataType, Field, Output, Schema, Transform};
 
 use crate::expr::Expr;
@@ -73,32 +75,62 @@ impl Transform for Enrich {
     type Config = EnrichConfig;
     const NAME: &'static str = "enrich";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DESCRIPTION: &'static str = "add ingestion time, op name, PII hashes/masks, computed columns and lookups";
+    const DESCRIPTION: &'static str =
+        "add ingestion time, op name, PII hashes/masks, computed columns and lookups";
 
     fn new(config: EnrichConfig) -> Result<Self, String> {
         let compute = config
             .compute
             .iter()
             .map(|(name, text)| {
-                Expr::parse(text).map(|e| (name.clone(), e)).map_err(|e| format!("compute.{name}: {e}"))
+                Expr::parse(text)
+                    .map(|e| (name.clone(), e))
+                    .map_err(|e| format!("compute.{name}: {e}"))
             })
             .collect::<Result<_, _>>()?;
         if let Some(c) = config.hash.iter().find(|c| config.mask.contains(c)) {
             return Err(format!("column `{c}` is in both `hash` and `mask`"));
         }
-        Ok(Self { config, compute, now_us: None })
+        Ok(Self {
+            config,
+            compute,
+            now_us: None,
+        })
     }
 
     fn process(&mut self, batch: RecordBatch) -> Result<Output, String> {
         let mut b = Builder::new(&batch);
+        // One pipeline often serves many tables: a setting whose column a
+        // table lacks is skipped for that table, and the operator told once.
+        let mut notes = Vec::new();
+        let mut skip = |setting: &str, column: &str| {
+            notes.push(format!(
+                "enrich: `{setting}` skipped for table {}: it has no column `{column}`",
+                table_name(&batch)
+            ));
+        };
         for name in &self.config.hash {
+            if !b.has(name) {
+                skip("hash", name);
+                continue;
+            }
             let salt = &self.config.hash_salt;
-            b.map_text(name, |v| hex::encode(Sha256::new().chain_update(salt).chain_update(v).finalize()))?;
+            b.map_text(name, |v| {
+                hex::encode(Sha256::new().chain_update(salt).chain_update(v).finalize())
+            })?;
         }
         for name in &self.config.mask {
+            if !b.has(name) {
+                skip("mask", name);
+                continue;
+            }
             b.map_text(name, mask)?;
         }
         for l in &self.config.lookup {
+            if !b.has(&l.column) {
+                skip(&format!("lookup into {}", l.into), &l.column);
+                continue;
+            }
             let col = b.text(&l.column)?;
             let out: StringArray = col
                 .iter()
@@ -107,8 +139,16 @@ impl Transform for Enrich {
             b.set(&l.into, Arc::new(out));
         }
         for (name, e) in &self.compute {
+            let mut used = Vec::new();
+            e.columns(&mut used);
+            if let Some(missing) = used.iter().find(|c| !b.has(c)) {
+                skip(&format!("compute.{name}"), missing);
+                continue;
+            }
             let current = b.batch()?;
-            let values = e.evaluate(&current).map_err(|err| format!("compute.{name}: {err}"))?;
+            let values = e
+                .evaluate(&current)
+                .map_err(|err| format!("compute.{name}: {err}"))?;
             b.set(name, Arc::new(values));
         }
         if !self.config.op_name.is_empty() {
@@ -118,11 +158,26 @@ impl Transform for Enrich {
         }
         if !self.config.ingested_at.is_empty() {
             let now = self.now_us.unwrap_or_else(now_micros);
-            let ts = TimestampMicrosecondArray::from(vec![now; batch.num_rows()]).with_timezone("UTC");
+            let ts =
+                TimestampMicrosecondArray::from(vec![now; batch.num_rows()]).with_timezone("UTC");
             b.set(&self.config.ingested_at, Arc::new(ts));
         }
-        b.batch().map(Output::ok)
+        let batch = b.batch()?;
+        Ok(Output {
+            batch,
+            errors: Vec::new(),
+            notes,
+        })
     }
+}
+
+/// The source table of a batch (from parse-debezium's `_source_table`), for notes.
+fn table_name(batch: &RecordBatch) -> String {
+    batch
+        .column_by_name("_source_table")
+        .and_then(|c| c.as_string_opt::<i32>())
+        .and_then(|c| c.iter().flatten().next().map(str::to_string))
+        .unwrap_or_else(|| "(unknown)".into())
 }
 
 impl Enrich {
@@ -178,6 +233,10 @@ impl Builder {
         }
     }
 
+    fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name() == name)
+    }
+
     fn index(&self, name: &str) -> Result<usize, String> {
         self.fields
             .iter()
@@ -188,7 +247,8 @@ impl Builder {
     /// The column as text (any type is cast to UTF-8).
     fn text(&self, name: &str) -> Result<StringArray, String> {
         let col = &self.columns[self.index(name)?];
-        let s = arrow_cast::cast(col, &DataType::Utf8).map_err(|e| format!("column `{name}`: {e}"))?;
+        let s =
+            arrow_cast::cast(col, &DataType::Utf8).map_err(|e| format!("column `{name}`: {e}"))?;
         Ok(s.as_string::<i32>().clone())
     }
 
@@ -223,20 +283,31 @@ impl Builder {
 mod tests {
     use super::*;
     use sluice_plugin_sdk::arrow_array::types::Float64Type;
-    use sluice_plugin_sdk::arrow_array::{Int32Array, Array};
+    use sluice_plugin_sdk::arrow_array::{Array, Int32Array};
 
     fn batch() -> RecordBatch {
         RecordBatch::try_from_iter([
-            ("_op", Arc::new(StringArray::from(vec!["c", "d"])) as ArrayRef),
-            ("email", Arc::new(StringArray::from(vec![Some("ada@example.com"), None])) as ArrayRef),
-            ("country", Arc::new(StringArray::from(vec!["DE", "JP"])) as ArrayRef),
+            (
+                "_op",
+                Arc::new(StringArray::from(vec!["c", "d"])) as ArrayRef,
+            ),
+            (
+                "email",
+                Arc::new(StringArray::from(vec![Some("ada@example.com"), None])) as ArrayRef,
+            ),
+            (
+                "country",
+                Arc::new(StringArray::from(vec!["DE", "JP"])) as ArrayRef,
+            ),
             ("qty", Arc::new(Int32Array::from(vec![3, 2])) as ArrayRef),
         ])
         .expect("valid batch")
     }
 
     fn enrich(json: &str) -> Enrich {
-        sluice_plugin_sdk::shell::init::<Enrich>(json).expect("valid config").with_clock(1_000_000)
+        sluice_plugin_sdk::shell::init::<Enrich>(json)
+            .expect("valid config")
+            .with_clock(1_000_000)
     }
 
     #[test]
@@ -246,14 +317,51 @@ mod tests {
                 "lookup": [{"column": "country", "into": "region", "map": {"DE": "EU"}, "default": "other"}]}"#,
         );
         let out = e.process(batch()).expect("process").batch;
-        let text = |name: &str| out.column_by_name(name).expect(name).as_string::<i32>().clone();
-        assert_eq!(text("email").value(0), hex::encode(Sha256::digest("ada@example.com")));
+        let text = |name: &str| {
+            out.column_by_name(name)
+                .expect(name)
+                .as_string::<i32>()
+                .clone()
+        };
+        assert_eq!(
+            text("email").value(0),
+            hex::encode(Sha256::digest("ada@example.com"))
+        );
         assert!(text("email").is_null(1));
-        assert_eq!(text("region").iter().collect::<Vec<_>>(), [Some("EU"), Some("other")]);
-        assert_eq!(text("_op_name").iter().collect::<Vec<_>>(), [Some("insert"), Some("delete")]);
+        assert_eq!(
+            text("region").iter().collect::<Vec<_>>(),
+            [Some("EU"), Some("other")]
+        );
+        assert_eq!(
+            text("_op_name").iter().collect::<Vec<_>>(),
+            [Some("insert"), Some("delete")]
+        );
         let dq = out.column_by_name("double_qty").expect("double_qty");
-        assert_eq!(dq.as_primitive::<Float64Type>().values().to_vec(), [6.0, 4.0]);
+        assert_eq!(
+            dq.as_primitive::<Float64Type>().values().to_vec(),
+            [6.0, 4.0]
+        );
         assert!(out.column_by_name("_ingested_at").is_some());
+    }
+
+    #[test]
+    fn settings_for_columns_a_table_lacks_are_skipped_with_a_note() {
+        let mut e = enrich(r#"{"hash": ["phone"], "compute": {"total": "price * qty"}}"#);
+        let out = e
+            .process(batch())
+            .expect("a table without those columns still flows");
+        assert!(out.batch.column_by_name("total").is_none());
+        assert_eq!(out.notes.len(), 2, "{:?}", out.notes);
+        assert!(
+            out.notes[0].contains("`hash` skipped") && out.notes[0].contains("`phone`"),
+            "{:?}",
+            out.notes
+        );
+        assert!(
+            out.notes[1].contains("compute.total") && out.notes[1].contains("`price`"),
+            "{:?}",
+            out.notes
+        );
     }
 
     #[test]
@@ -264,9 +372,11 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_key() {
-        let err = sluice_plugin_sdk::shell::init::<Enrich>(r#"{"compute": {"x": "a +"}}"#).expect_err("bad expr");
+        let err = sluice_plugin_sdk::shell::init::<Enrich>(r#"{"compute": {"x": "a +"}}"#)
+            .expect_err("bad expr");
         assert!(err.contains("compute.x"), "{err}");
-        let err = sluice_plugin_sdk::shell::init::<Enrich>(r#"{"hash": ["a"], "mask": ["a"]}"#).expect_err("overlap");
+        let err = sluice_plugin_sdk::shell::init::<Enrich>(r#"{"hash": ["a"], "mask": ["a"]}"#)
+            .expect_err("overlap");
         assert!(err.contains("both"), "{err}");
     }
 }

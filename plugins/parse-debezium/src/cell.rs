@@ -39,7 +39,11 @@ impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
         match self.0 {
             Kind::Json => {
                 let raw: &'de RawValue = Deserialize::deserialize(d)?;
-                Ok(if raw.get() == "null" { Cell::Null } else { Cell::Str(Cow::Borrowed(raw.get())) })
+                Ok(if raw.get() == "null" {
+                    Cell::Null
+                } else {
+                    Cell::Str(Cow::Borrowed(raw.get()))
+                })
             }
             Kind::Infer => {
                 let raw: &'de RawValue = Deserialize::deserialize(d)?;
@@ -73,7 +77,9 @@ impl CellVisitor<'_> {
     fn int<E: de::Error>(&self, v: i64) -> Result<Cell<'static>, E> {
         let scaled = |per_second: i64| -> Result<i64, E> {
             match per_second {
-                1_000 => v.checked_mul(1_000).ok_or_else(|| E::custom("timestamp out of range")),
+                1_000 => v
+                    .checked_mul(1_000)
+                    .ok_or_else(|| E::custom("timestamp out of range")),
                 1_000_000 => Ok(v),
                 _ => Ok(v.div_euclid(1_000)),
             }
@@ -93,9 +99,15 @@ impl CellVisitor<'_> {
                 }
             }
             Kind::Float32 | Kind::Float64 => Ok(Cell::Float(v as f64)),
-            Kind::Date => i32::try_from(v).map(|d| Cell::Int(d.into())).map_err(|_| E::custom("date out of range")),
-            Kind::Timestamp { per_second } | Kind::Time { per_second } => scaled(*per_second).map(Cell::Int),
-            other => Err(E::custom(format_args!("number where {other:?} was expected"))),
+            Kind::Date => i32::try_from(v)
+                .map(|d| Cell::Int(d.into()))
+                .map_err(|_| E::custom("date out of range")),
+            Kind::Timestamp { per_second } | Kind::Time { per_second } => {
+                scaled(*per_second).map(Cell::Int)
+            }
+            other => Err(E::custom(format_args!(
+                "number where {other:?} was expected"
+            ))),
         }
     }
 }
@@ -118,7 +130,9 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Cell<'de>, E> {
         match self.0 {
             Kind::Bool => Ok(Cell::Bool(v)),
-            other => Err(E::custom(format_args!("boolean where {other:?} was expected"))),
+            other => Err(E::custom(format_args!(
+                "boolean where {other:?} was expected"
+            ))),
         }
     }
 
@@ -129,14 +143,18 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell<'de>, E> {
         match self.0 {
             Kind::Float32 | Kind::Float64 => Ok(Cell::Float(v as f64)),
-            _ => i64::try_from(v).map_err(|_| E::custom(format_args!("{v} does not fit int64"))).and_then(|v| self.int(v)),
+            _ => i64::try_from(v)
+                .map_err(|_| E::custom(format_args!("{v} does not fit int64")))
+                .and_then(|v| self.int(v)),
         }
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cell<'de>, E> {
         match self.0 {
             Kind::Float32 | Kind::Float64 => Ok(Cell::Float(v)),
-            other => Err(E::custom(format_args!("fractional number where {other:?} was expected"))),
+            other => Err(E::custom(format_args!(
+                "fractional number where {other:?} was expected"
+            ))),
         }
     }
 
@@ -164,7 +182,9 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
                 "-Infinity" => Ok(Cell::Float(f64::NEG_INFINITY)),
                 _ => Err(E::custom(format_args!("`{v}` is not a number"))),
             },
-            other => Err(E::custom(format_args!("string where {other:?} was expected"))),
+            other => Err(E::custom(format_args!(
+                "string where {other:?} was expected"
+            ))),
         }
     }
 
@@ -184,12 +204,17 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
                 }
                 Ok(Cell::List(items))
             }
-            other => Err(de::Error::custom(format_args!("array where {other:?} was expected"))),
+            other => Err(de::Error::custom(format_args!(
+                "array where {other:?} was expected"
+            ))),
         }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Cell<'de>, A::Error> {
-        Err(de::Error::custom(format_args!("object where {:?} was expected", self.0)))
+        Err(de::Error::custom(format_args!(
+            "object where {:?} was expected",
+            self.0
+        )))
     }
 }
 
@@ -199,7 +224,10 @@ pub fn decode_decimal(b64: &str) -> Result<i128, String> {
         .decode(b64)
         .map_err(|e| format!("decimal `{b64}` is not base64: {e}"))?;
     if bytes.len() > 16 {
-        return Err(format!("decimal `{b64}` has {} bytes, more than Decimal128 holds", bytes.len()));
+        return Err(format!(
+            "decimal `{b64}` has {} bytes, more than Decimal128 holds",
+            bytes.len()
+        ));
     }
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
     let mut buf = if negative { [0xffu8; 16] } else { [0u8; 16] };
@@ -211,11 +239,19 @@ pub fn decode_decimal(b64: &str) -> Result<i128, String> {
 pub fn render_decimal(unscaled: i128, scale: i32) -> String {
     if scale <= 0 {
         let zeros = "0".repeat(scale.unsigned_abs() as usize);
-        return if unscaled == 0 { "0".into() } else { format!("{unscaled}{zeros}") };
+        return if unscaled == 0 {
+            "0".into()
+        } else {
+            format!("{unscaled}{zeros}")
+        };
     }
     let digits = unscaled.unsigned_abs().to_string();
     let scale = scale as usize;
-    let padded = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let padded = if digits.len() <= scale {
+        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
+    } else {
+        digits
+    };
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{}{int}.{frac}", if unscaled < 0 { "-" } else { "" })
 }
@@ -227,11 +263,16 @@ fn infer(raw: &str) -> Result<Cell<'_>, String> {
         Some(b'n') => Ok(Cell::Null),
         Some(b't') => Ok(Cell::Bool(true)),
         Some(b'f') => Ok(Cell::Bool(false)),
-        Some(b'"') => serde_json::from_str::<Cow<'_, str>>(raw).map(Cell::Str).map_err(|e| e.to_string()),
+        Some(b'"') => serde_json::from_str::<Cow<'_, str>>(raw)
+            .map(Cell::Str)
+            .map_err(|e| e.to_string()),
         Some(b'{' | b'[') => Ok(Cell::Json(raw)),
         _ => match raw.parse::<i64>() {
             Ok(i) => Ok(Cell::Int(i)),
-            Err(_) => raw.parse::<f64>().map(Cell::Float).map_err(|_| format!("`{raw}` is not a number")),
+            Err(_) => raw
+                .parse::<f64>()
+                .map(Cell::Float)
+                .map_err(|_| format!("`{raw}` is not a number")),
         },
     }
 }
@@ -256,9 +297,23 @@ mod tests {
 
     #[test]
     fn decodes_times() -> Result<(), serde_json::Error> {
-        assert_eq!(cell(&Kind::ZonedTimestamp, r#""1969-07-20T20:17:40.500000Z""#)?, Cell::Int(-14182939500000));
-        assert_eq!(cell(&Kind::Timestamp { per_second: 1_000_000_000 }, "-1")?, Cell::Int(-1));
-        assert_eq!(cell(&Kind::Timestamp { per_second: 1_000 }, "2")?, Cell::Int(2000));
+        assert_eq!(
+            cell(&Kind::ZonedTimestamp, r#""1969-07-20T20:17:40.500000Z""#)?,
+            Cell::Int(-14182939500000)
+        );
+        assert_eq!(
+            cell(
+                &Kind::Timestamp {
+                    per_second: 1_000_000_000
+                },
+                "-1"
+            )?,
+            Cell::Int(-1)
+        );
+        assert_eq!(
+            cell(&Kind::Timestamp { per_second: 1_000 }, "2")?,
+            Cell::Int(2000)
+        );
         assert_eq!(cell(&Kind::Date, "-3594")?, Cell::Int(-3594));
         Ok(())
     }
@@ -267,8 +322,14 @@ mod tests {
     fn checks_ranges_and_types() {
         assert!(cell(&Kind::Int { bits: 16 }, "40000").is_err());
         assert!(cell(&Kind::Bool, "1").is_err());
-        assert!(matches!(cell(&Kind::Utf8, r#""a\tb""#), Ok(Cell::Str(Cow::Owned(_)))));
-        assert!(matches!(cell(&Kind::Utf8, r#""ab""#), Ok(Cell::Str(Cow::Borrowed("ab")))));
+        assert!(matches!(
+            cell(&Kind::Utf8, r#""a\tb""#),
+            Ok(Cell::Str(Cow::Owned(_)))
+        ));
+        assert!(matches!(
+            cell(&Kind::Utf8, r#""ab""#),
+            Ok(Cell::Str(Cow::Borrowed("ab")))
+        ));
     }
 
     #[test]

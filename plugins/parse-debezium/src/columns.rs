@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use sluice_plugin_sdk::arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
-    Int16Builder, Int32Builder, Int64Builder, Int8Builder, StringBuilder, Time64MicrosecondBuilder,
-    TimestampMicrosecondBuilder,
+    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, StringBuilder,
+    Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use sluice_plugin_sdk::arrow_array::{ArrayRef, ListArray};
 use sluice_plugin_sdk::arrow_buffer::{NullBuffer, OffsetBuffer};
@@ -64,7 +64,8 @@ pub fn build(kind: &Kind, cells: &[&Cell<'_>]) -> Result<ArrayRef, String> {
         Kind::Date => primitive!(Date32Builder, cells, Cell::Int(v) => *v as i32),
         Kind::Time { .. } => primitive!(Time64MicrosecondBuilder, cells, Cell::Int(v) => *v),
         Kind::Timestamp { .. } | Kind::ZonedTimestamp => {
-            let mut b = TimestampMicrosecondBuilder::with_capacity(cells.len()).with_timezone("UTC");
+            let mut b =
+                TimestampMicrosecondBuilder::with_capacity(cells.len()).with_timezone("UTC");
             for c in cells {
                 match c {
                     Cell::Int(v) => b.append_value(*v),
@@ -84,7 +85,9 @@ pub fn build(kind: &Kind, cells: &[&Cell<'_>]) -> Result<ArrayRef, String> {
                 }
             }
             let array = b.finish();
-            array.validate_decimal_precision(*precision).map_err(|e| e.to_string())?;
+            array
+                .validate_decimal_precision(*precision)
+                .map_err(|e| e.to_string())?;
             Arc::new(array)
         }
         Kind::Bytes => {
@@ -127,8 +130,13 @@ pub fn build(kind: &Kind, cells: &[&Cell<'_>]) -> Result<ArrayRef, String> {
             }
             let child = build(item, &children)?;
             let field = Arc::new(Field::new("item", child.data_type().clone(), true));
-            let list = ListArray::try_new(field, OffsetBuffer::new(offsets.into()), child, Some(NullBuffer::from(valid)))
-                .map_err(|e| e.to_string())?;
+            let list = ListArray::try_new(
+                field,
+                OffsetBuffer::new(offsets.into()),
+                child,
+                Some(NullBuffer::from(valid)),
+            )
+            .map_err(|e| e.to_string())?;
             Arc::new(list)
         }
     })
@@ -141,7 +149,11 @@ mod tests {
 
     #[test]
     fn infers_the_narrowest_type() {
-        let (i, f, s) = (Cell::Int(1), Cell::Float(1.5), Cell::Str(Cow::Borrowed("x")));
+        let (i, f, s) = (
+            Cell::Int(1),
+            Cell::Float(1.5),
+            Cell::Str(Cow::Borrowed("x")),
+        );
         assert_eq!(resolve_inferred(&[&i, &Cell::Null]), Kind::Int { bits: 64 });
         assert_eq!(resolve_inferred(&[&i, &f]), Kind::Float64);
         assert_eq!(resolve_inferred(&[&i, &s]), Kind::Utf8);
@@ -149,7 +161,10 @@ mod tests {
 
     #[test]
     fn builds_lists_with_nulls() -> Result<(), String> {
-        let rows = [Cell::List(vec![Cell::Str(Cow::Borrowed("a")), Cell::Null]), Cell::Null];
+        let rows = [
+            Cell::List(vec![Cell::Str(Cow::Borrowed("a")), Cell::Null]),
+            Cell::Null,
+        ];
         let refs: Vec<_> = rows.iter().collect();
         let a = build(&Kind::List(Box::new(Kind::Utf8)), &refs)?;
         assert_eq!(a.len(), 2);

@@ -46,8 +46,16 @@ pub struct ParseDebezium {
 
 /// Metadata columns, in output order after `_op` and the table's columns.
 pub const META_COLUMNS: [&str; 10] = [
-    "_source_db", "_source_schema", "_source_table", "_lsn", "_tx_id", "_source_ts_ms", "_snapshot",
-    "_kafka_topic", "_kafka_partition", "_kafka_offset",
+    "_source_db",
+    "_source_schema",
+    "_source_table",
+    "_lsn",
+    "_tx_id",
+    "_source_ts_ms",
+    "_snapshot",
+    "_kafka_topic",
+    "_kafka_partition",
+    "_kafka_offset",
 ];
 
 impl Transform for ParseDebezium {
@@ -57,7 +65,10 @@ impl Transform for ParseDebezium {
     const DESCRIPTION: &'static str = "Debezium JSON change events into typed columns";
 
     fn new(config: ParseConfig) -> Result<Self, String> {
-        Ok(Self { config, ..Self::default() })
+        Ok(Self {
+            config,
+            ..Self::default()
+        })
     }
 
     fn process(&mut self, batch: RecordBatch) -> Result<Output, String> {
@@ -77,11 +88,22 @@ impl Transform for ParseDebezium {
             };
             acc.commit_or_rollback(result.is_ok());
             if let Err(message) = result {
-                errors.push(RowError::new(i, format!("{topic}[{}]@{}: {message}", input.partition.value(i), input.offset.value(i))));
+                errors.push(RowError::new(
+                    i,
+                    format!(
+                        "{topic}[{}]@{}: {message}",
+                        input.partition.value(i),
+                        input.offset.value(i)
+                    ),
+                ));
             }
         }
         let batch = acc.finish(&input)?;
-        Ok(Output { batch, errors, notes })
+        Ok(Output {
+            batch,
+            errors,
+            notes,
+        })
     }
 }
 
@@ -101,12 +123,17 @@ impl<'b> KafkaInput<'b> {
                 .column_by_name(name)
                 .ok_or_else(|| format!("parse-debezium expects the raw Kafka batch; column `{name}` is missing (is it the first stage?)"))?;
             if c.data_type() != &ty {
-                return Err(format!("column `{name}` is {}, expected {ty}", c.data_type()));
+                return Err(format!(
+                    "column `{name}` is {}, expected {ty}",
+                    c.data_type()
+                ));
             }
             Ok(c)
         };
         Ok(Self {
-            key: batch.column_by_name(k::KEY).and_then(|c| c.as_binary_opt::<i32>()),
+            key: batch
+                .column_by_name(k::KEY)
+                .and_then(|c| c.as_binary_opt::<i32>()),
             value: col(k::VALUE, DataType::Binary)?.as_binary::<i32>(),
             topic: col(k::TOPIC, DataType::Utf8)?.as_string::<i32>(),
             partition: col(k::PARTITION, DataType::Int32)?.as_primitive::<Int32Type>(),
@@ -168,8 +195,11 @@ impl ParseDebezium {
         if !(head.starts_with("{\"schema\"") || head.starts_with("{\"payload\"")) {
             return Ok((None, value));
         }
-        let env: Envelope<'a> = serde_json::from_str(value).map_err(|e| format!("not JSON: {e}"))?;
-        let payload = env.payload.ok_or("envelope has a `schema` but no `payload`")?;
+        let env: Envelope<'a> =
+            serde_json::from_str(value).map_err(|e| format!("not JSON: {e}"))?;
+        let payload = env
+            .payload
+            .ok_or("envelope has a `schema` but no `payload`")?;
         let Some(schema) = env.schema.filter(|s| s.get() != "null") else {
             return Ok((None, payload.get()));
         };
@@ -185,15 +215,26 @@ impl ParseDebezium {
         Ok((Some(table), payload.get()))
     }
 
-    fn event<'a>(&mut self, input: &KafkaInput<'a>, i: usize, acc: &mut Acc<'a>, notes: &mut Vec<String>) -> Result<(), String> {
-        let value = std::str::from_utf8(input.value.value(i)).map_err(|e| format!("value is not UTF-8: {e}"))?;
+    fn event<'a>(
+        &mut self,
+        input: &KafkaInput<'a>,
+        i: usize,
+        acc: &mut Acc<'a>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let value = std::str::from_utf8(input.value.value(i))
+            .map_err(|e| format!("value is not UTF-8: {e}"))?;
         let (table, payload) = self.envelope(value)?;
         let topic = input.topic.value(i);
         if table.is_none() && self.noted.insert(topic.to_string()) {
             notes.push(format!("{topic}: messages carry no schema (schemas.enable=false); column types are inferred, decimals stay base64 text and times stay integers"));
         }
         if let Some(t) = &table {
-            if self.last_table.get(topic).is_none_or(|old| !Arc::ptr_eq(old, t)) {
+            if self
+                .last_table
+                .get(topic)
+                .is_none_or(|old| !Arc::ptr_eq(old, t))
+            {
                 self.last_table.insert(topic.to_string(), t.clone());
             }
         }
@@ -215,10 +256,20 @@ impl ParseDebezium {
         Ok(())
     }
 
-    fn tombstone<'a>(&mut self, input: &KafkaInput<'a>, i: usize, acc: &mut Acc<'a>) -> Result<(), String> {
-        let key = input.key.filter(|k| k.is_valid(i)).ok_or("tombstone without a key")?;
-        let key = std::str::from_utf8(key.value(i)).map_err(|e| format!("key is not UTF-8: {e}"))?;
-        let env: Envelope<'a> = serde_json::from_str(key).map_err(|e| format!("key is not JSON: {e}"))?;
+    fn tombstone<'a>(
+        &mut self,
+        input: &KafkaInput<'a>,
+        i: usize,
+        acc: &mut Acc<'a>,
+    ) -> Result<(), String> {
+        let key = input
+            .key
+            .filter(|k| k.is_valid(i))
+            .ok_or("tombstone without a key")?;
+        let key =
+            std::str::from_utf8(key.value(i)).map_err(|e| format!("key is not UTF-8: {e}"))?;
+        let env: Envelope<'a> =
+            serde_json::from_str(key).map_err(|e| format!("key is not JSON: {e}"))?;
         let fields = env.payload.map(|p| p.get()).unwrap_or(key);
         let table = self.last_table.get(input.topic.value(i)).cloned();
         acc.begin(i, Cow::Borrowed("t"), Source::default());
@@ -253,7 +304,12 @@ impl<'a> Acc<'a> {
     fn begin(&mut self, input: usize, op: Cow<'a, str>, source: Source<'a>) {
         self.columns_before_row = self.columns.len();
         self.open = true;
-        self.rows.push(Row { start: self.cells.len(), input, op, source });
+        self.rows.push(Row {
+            start: self.cells.len(),
+            input,
+            op,
+            source,
+        });
     }
 
     /// Undo the current row after an error.
@@ -282,7 +338,9 @@ impl<'a> Acc<'a> {
     fn row(&mut self, image: &'a str, table: Option<&Table>) -> Result<(), String> {
         self.inferred |= table.is_none();
         let mut de = serde_json::Deserializer::from_str(image);
-        RowSeed { acc: self, table }.deserialize(&mut de).map_err(|e| e.to_string())
+        RowSeed { acc: self, table }
+            .deserialize(&mut de)
+            .map_err(|e| e.to_string())
     }
 
     /// Output column for `name`, added on first sight; a kind differing from
@@ -290,15 +348,24 @@ impl<'a> Acc<'a> {
     fn column(&mut self, name: &str, kind: &Kind) -> Result<usize, String> {
         if let Some(&i) = self.by_name.get(name) {
             if &self.columns[i].kind != kind {
-                return Err(format!("column `{name}` is {kind:?} here but {:?} earlier in this batch", self.columns[i].kind));
+                return Err(format!(
+                    "column `{name}` is {kind:?} here but {:?} earlier in this batch",
+                    self.columns[i].kind
+                ));
             }
             return Ok(i);
         }
         if name.starts_with('_') && (name == "_op" || META_COLUMNS.contains(&name)) {
-            return Err(format!("source column `{name}` clashes with a metadata column"));
+            return Err(format!(
+                "source column `{name}` clashes with a metadata column"
+            ));
         }
-        self.columns.push(Column { name: name.to_string(), kind: kind.clone() });
-        self.by_name.insert(name.to_string(), self.columns.len() - 1);
+        self.columns.push(Column {
+            name: name.to_string(),
+            kind: kind.clone(),
+        });
+        self.by_name
+            .insert(name.to_string(), self.columns.len() - 1);
         Ok(self.columns.len() - 1)
     }
 
@@ -319,21 +386,39 @@ impl<'a> Acc<'a> {
             fields.push(Field::new(name, a.data_type().clone(), true));
             arrays.push(a);
         };
-        push("_op", Arc::new(StringArray::from_iter_values(self.rows.iter().map(|r| r.op.as_ref()))));
+        push(
+            "_op",
+            Arc::new(StringArray::from_iter_values(
+                self.rows.iter().map(|r| r.op.as_ref()),
+            )),
+        );
         let null = Cell::Null;
-        let ends: Vec<usize> = self.rows.iter().skip(1).map(|r| r.start).chain([self.cells.len()]).collect();
+        let ends: Vec<usize> = self
+            .rows
+            .iter()
+            .skip(1)
+            .map(|r| r.start)
+            .chain([self.cells.len()])
+            .collect();
         for (c, column) in self.columns.iter().enumerate() {
             let cells: Vec<&Cell<'_>> = self
                 .rows
                 .iter()
                 .zip(&ends)
-                .map(|(r, &end)| if r.start + c < end { &self.cells[r.start + c] } else { &null })
+                .map(|(r, &end)| {
+                    if r.start + c < end {
+                        &self.cells[r.start + c]
+                    } else {
+                        &null
+                    }
+                })
                 .collect();
             let kind = match column.kind {
                 Kind::Infer => columns::resolve_inferred(&cells),
                 ref k => k.clone(),
             };
-            let array = columns::build(&kind, &cells).map_err(|e| format!("column `{}`: {e}", column.name))?;
+            let array = columns::build(&kind, &cells)
+                .map_err(|e| format!("column `{}`: {e}", column.name))?;
             push(&column.name, array);
         }
         let rows = &self.rows;
@@ -343,22 +428,49 @@ impl<'a> Acc<'a> {
         push("_source_db", text(|s| s.db.as_deref()));
         push("_source_schema", text(|s| s.schema.as_deref()));
         push("_source_table", text(|s| s.table.as_deref()));
-        let int = |f: fn(&Source<'_>) -> Option<i64>| -> ArrayRef { Arc::new(self.rows.iter().map(|r| f(&r.source)).collect::<Int64Array>()) };
+        let int = |f: fn(&Source<'_>) -> Option<i64>| -> ArrayRef {
+            Arc::new(
+                self.rows
+                    .iter()
+                    .map(|r| f(&r.source))
+                    .collect::<Int64Array>(),
+            )
+        };
         push("_lsn", int(|s| s.lsn));
         push("_tx_id", int(|s| s.tx_id));
         push("_source_ts_ms", int(|s| s.ts_ms));
-        let snapshot: BooleanArray = self.rows.iter().map(|r| r.source.snapshot.as_deref().map(|s| s != "false")).collect();
+        let snapshot: BooleanArray = self
+            .rows
+            .iter()
+            .map(|r| r.source.snapshot.as_deref().map(|s| s != "false"))
+            .collect();
         push("_snapshot", Arc::new(snapshot));
         let idx: Vec<usize> = self.rows.iter().map(|r| r.input).collect();
-        push("_kafka_topic", Arc::new(StringArray::from_iter_values(idx.iter().map(|&i| input.topic.value(i)))));
-        push("_kafka_partition", Arc::new(Int32Array::from_iter_values(idx.iter().map(|&i| input.partition.value(i)))));
-        push("_kafka_offset", Arc::new(Int64Array::from_iter_values(idx.iter().map(|&i| input.offset.value(i)))));
+        push(
+            "_kafka_topic",
+            Arc::new(StringArray::from_iter_values(
+                idx.iter().map(|&i| input.topic.value(i)),
+            )),
+        );
+        push(
+            "_kafka_partition",
+            Arc::new(Int32Array::from_iter_values(
+                idx.iter().map(|&i| input.partition.value(i)),
+            )),
+        );
+        push(
+            "_kafka_offset",
+            Arc::new(Int64Array::from_iter_values(
+                idx.iter().map(|&i| input.offset.value(i)),
+            )),
+        );
         let mut metadata = HashMap::new();
         if self.inferred {
             metadata.insert("sluice.schema".to_string(), "inferred".to_string());
         }
         let schema = Arc::new(Schema::new_with_metadata(fields, metadata));
-        let options = sluice_plugin_sdk::arrow_array::RecordBatchOptions::new().with_row_count(Some(n));
+        let options =
+            sluice_plugin_sdk::arrow_array::RecordBatchOptions::new().with_row_count(Some(n));
         RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| e.to_string())
     }
 }
@@ -388,7 +500,11 @@ impl<'a> Visitor<'a> for RowSeed<'_, 'a, '_> {
         while let Some(name) = map.next_key::<Cow<'a, str>>()? {
             let kind = match self.table {
                 Some(t) => {
-                    let pos = t.position(&name).ok_or_else(|| de::Error::custom(format_args!("column `{name}` is not in the message's schema")))?;
+                    let pos = t.position(&name).ok_or_else(|| {
+                        de::Error::custom(format_args!(
+                            "column `{name}` is not in the message's schema"
+                        ))
+                    })?;
                     &t.columns[pos].kind
                 }
                 None => &Kind::Infer,

@@ -12,24 +12,33 @@ use sluice_plugin_sdk::{DataType, Field, TimeUnit};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Bool,
-    Int { bits: u8 },
+    Int {
+        bits: u8,
+    },
     Float32,
     Float64,
     Utf8,
     /// base64 on the wire.
     Bytes,
     /// `org.apache.kafka.connect.data.Decimal`: base64 big-endian unscaled.
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     /// `io.debezium.data.VariableScaleDecimal`: `{scale, value}`, kept as exact text.
     VariableDecimal,
     /// Days since the epoch.
     Date,
     /// Integer since the epoch, in units of 1/`per_second` s, stored as µs UTC.
-    Timestamp { per_second: i64 },
+    Timestamp {
+        per_second: i64,
+    },
     /// `io.debezium.time.ZonedTimestamp`: ISO-8601 text, stored as µs UTC.
     ZonedTimestamp,
     /// Integer since midnight, in units of 1/`per_second` s, stored as µs.
-    Time { per_second: i64 },
+    Time {
+        per_second: i64,
+    },
     List(Box<Kind>),
     /// Structs and maps: kept as their JSON text.
     Json,
@@ -55,7 +64,9 @@ impl Kind {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
             }
             Kind::Time { .. } => DataType::Time64(TimeUnit::Microsecond),
-            Kind::List(item) => DataType::List(Arc::new(Field::new("item", item.data_type(), true))),
+            Kind::List(item) => {
+                DataType::List(Arc::new(Field::new("item", item.data_type(), true)))
+            }
             Kind::Utf8 | Kind::VariableDecimal | Kind::Json | Kind::Infer => DataType::Utf8,
         }
     }
@@ -79,8 +90,16 @@ pub struct Table {
 
 impl Table {
     pub fn new(columns: Vec<Column>, inferred: bool) -> Self {
-        let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        Self { columns, index, inferred }
+        let index = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        Self {
+            columns,
+            index,
+            inferred,
+        }
     }
 
     pub fn position(&self, name: &str) -> Option<usize> {
@@ -89,7 +108,10 @@ impl Table {
 
     /// Add an inferred column seen for the first time.
     pub fn push_inferred(&mut self, name: &str) -> usize {
-        self.columns.push(Column { name: name.to_string(), kind: Kind::Infer });
+        self.columns.push(Column {
+            name: name.to_string(),
+            kind: Kind::Infer,
+        });
         self.index.insert(name.to_string(), self.columns.len() - 1);
         self.columns.len() - 1
     }
@@ -132,14 +154,24 @@ pub fn table_from_envelope(schema_json: &str) -> Result<Table, SchemaError> {
         .fields
         .iter()
         .find(|f| f.field.as_deref() == Some("after"))
-        .or_else(|| envelope.fields.iter().find(|f| f.field.as_deref() == Some("before")))
+        .or_else(|| {
+            envelope
+                .fields
+                .iter()
+                .find(|f| f.field.as_deref() == Some("before"))
+        })
         .ok_or(SchemaError::NotEnvelope("after"))?;
     let columns = row
         .fields
         .iter()
         .map(|f| {
             let name = f.field.clone().unwrap_or_default();
-            kind_of(f).map(|kind| Column { name: name.clone(), kind }).map_err(|why| SchemaError::Column { column: name, why })
+            kind_of(f)
+                .map(|kind| Column {
+                    name: name.clone(),
+                    kind,
+                })
+                .map_err(|why| SchemaError::Column { column: name, why })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Table::new(columns, false))
@@ -161,19 +193,32 @@ pub fn kind_of(s: &ConnectSchema) -> Result<Kind, String> {
                 .and_then(|p| p.parse::<u8>().ok())
                 .unwrap_or(38)
                 .clamp(1, 38);
-            Kind::Decimal { precision: precision.max(scale.max(0) as u8), scale }
+            Kind::Decimal {
+                precision: precision.max(scale.max(0) as u8),
+                scale,
+            }
         }
         Some("io.debezium.data.VariableScaleDecimal") => Kind::VariableDecimal,
         Some("io.debezium.time.Date" | "org.apache.kafka.connect.data.Date") => Kind::Date,
         Some("io.debezium.time.Timestamp" | "org.apache.kafka.connect.data.Timestamp") => {
             Kind::Timestamp { per_second: 1_000 }
         }
-        Some("io.debezium.time.MicroTimestamp") => Kind::Timestamp { per_second: 1_000_000 },
-        Some("io.debezium.time.NanoTimestamp") => Kind::Timestamp { per_second: 1_000_000_000 },
+        Some("io.debezium.time.MicroTimestamp") => Kind::Timestamp {
+            per_second: 1_000_000,
+        },
+        Some("io.debezium.time.NanoTimestamp") => Kind::Timestamp {
+            per_second: 1_000_000_000,
+        },
         Some("io.debezium.time.ZonedTimestamp") => Kind::ZonedTimestamp,
-        Some("io.debezium.time.Time" | "org.apache.kafka.connect.data.Time") => Kind::Time { per_second: 1_000 },
-        Some("io.debezium.time.MicroTime") => Kind::Time { per_second: 1_000_000 },
-        Some("io.debezium.time.NanoTime") => Kind::Time { per_second: 1_000_000_000 },
+        Some("io.debezium.time.Time" | "org.apache.kafka.connect.data.Time") => {
+            Kind::Time { per_second: 1_000 }
+        }
+        Some("io.debezium.time.MicroTime") => Kind::Time {
+            per_second: 1_000_000,
+        },
+        Some("io.debezium.time.NanoTime") => Kind::Time {
+            per_second: 1_000_000_000,
+        },
         _ => match s.ty.as_str() {
             "boolean" => Kind::Bool,
             "int8" => Kind::Int { bits: 8 },
@@ -208,7 +253,10 @@ const CACHE_CAPACITY: usize = 64;
 impl SchemaCache {
     /// The cached table whose prefix starts `message`, with the prefix length.
     pub fn lookup(&mut self, message: &[u8]) -> Option<(usize, Arc<Table>)> {
-        let pos = self.entries.iter().position(|(prefix, _)| message.starts_with(prefix))?;
+        let pos = self
+            .entries
+            .iter()
+            .position(|(prefix, _)| message.starts_with(prefix))?;
         if pos != 0 {
             let hit = self.entries.remove(pos);
             self.entries.insert(0, hit);
@@ -240,7 +288,10 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                Kind::Decimal { precision: 12, scale: 2 },
+                Kind::Decimal {
+                    precision: 12,
+                    scale: 2
+                },
                 Kind::Date,
                 Kind::ZonedTimestamp,
                 Kind::List(Box::new(Kind::Utf8)),
@@ -254,7 +305,10 @@ mod tests {
     fn cache_matches_by_prefix() {
         let mut c = SchemaCache::default();
         c.insert(b"{\"schema\":1,\"payload\":", Arc::new(Table::default()));
-        assert_eq!(c.lookup(b"{\"schema\":1,\"payload\":{}}").map(|(n, _)| n), Some(22));
+        assert_eq!(
+            c.lookup(b"{\"schema\":1,\"payload\":{}}").map(|(n, _)| n),
+            Some(22)
+        );
         assert!(c.lookup(b"{\"schema\":2,\"payload\":{}}").is_none());
     }
 }

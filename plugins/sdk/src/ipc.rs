@@ -48,7 +48,10 @@ mod tests {
     fn round_trips_a_batch() -> Result<(), IpcError> {
         let batch = RecordBatch::try_from_iter([
             ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
-            ("name", Arc::new(StringArray::from(vec![Some("a"), None])) as _),
+            (
+                "name",
+                Arc::new(StringArray::from(vec![Some("a"), None])) as _,
+            ),
         ])?;
         let back = decode(&encode(&batch)?)?;
         assert_eq!(back, batch);

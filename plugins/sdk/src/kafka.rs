@@ -48,13 +48,20 @@ impl From<CapturedLine> for KafkaRecord {
             timestamp_ms: l.timestamp_ms,
             key: l.key.map(String::into_bytes),
             value: l.value.map(String::into_bytes),
-            headers: l.headers.into_iter().map(|(n, v)| (n, v.map(String::into_bytes))).collect(),
+            headers: l
+                .headers
+                .into_iter()
+                .map(|(n, v)| (n, v.map(String::into_bytes)))
+                .collect(),
         }
     }
 }
 
 fn header_fields() -> Fields {
-    Fields::from(vec![Field::new("name", DataType::Utf8, false), Field::new("value", DataType::Binary, true)])
+    Fields::from(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("value", DataType::Binary, true),
+    ])
 }
 
 /// Arrow schema of the raw Kafka batch.
@@ -71,7 +78,11 @@ pub fn schema() -> SchemaRef {
                 Field::new(k::TIMESTAMP_MS, DataType::Int64, false),
                 Field::new(
                     k::HEADERS,
-                    DataType::List(Arc::new(Field::new("item", DataType::Struct(header_fields()), true))),
+                    DataType::List(Arc::new(Field::new(
+                        "item",
+                        DataType::Struct(header_fields()),
+                        true,
+                    ))),
                     true,
                 ),
             ]))
@@ -101,17 +112,29 @@ pub fn to_batch(records: &[KafkaRecord]) -> Result<RecordBatch, arrow_schema::Ar
     let columns: Vec<ArrayRef> = vec![
         bytes(|r| r.key.as_deref()),
         bytes(|r| r.value.as_deref()),
-        Arc::new(records.iter().map(|r| Some(r.topic.as_str())).collect::<StringArray>()),
-        Arc::new(Int32Array::from_iter_values(records.iter().map(|r| r.partition))),
-        Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.offset))),
-        Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.timestamp_ms))),
+        Arc::new(
+            records
+                .iter()
+                .map(|r| Some(r.topic.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(Int32Array::from_iter_values(
+            records.iter().map(|r| r.partition),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| r.offset),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| r.timestamp_ms),
+        )),
         Arc::new(headers.finish()),
     ];
     RecordBatch::try_new(schema(), columns)
 }
 
 fn field_builder<T: arrow_array::builder::ArrayBuilder>(s: &mut StructBuilder, i: usize) -> &mut T {
-    s.field_builder::<T>(i).expect("header struct fields are fixed by header_fields()")
+    s.field_builder::<T>(i)
+        .expect("header struct fields are fixed by header_fields()")
 }
 
 /// Parse a capture file's text; the error names the 1-based line.

@@ -114,7 +114,8 @@ macro_rules! export_transform {
         #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
         const _: () = {
-            use $crate::bindings::exports::sluice::plugin::transform::{Guest, Output, PluginInfo, RowError};
+            use $crate::bindings::exports::sluice::plugin::transform::{Guest, Output, PluginInfo};
+            use $crate::bindings::sluice::plugin::types::RowError;
 
             ::std::thread_local! {
                 static STATE: ::std::cell::RefCell<Option<$ty>> = const { ::std::cell::RefCell::new(None) };

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type};
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch,
-    StringArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema};
 
@@ -86,7 +85,11 @@ where
             }
             Ok(Some(values)) => errors.push(RowError::new(
                 index,
-                format!("row has {} values, output has {} fields", values.len(), output.len()),
+                format!(
+                    "row has {} values, output has {} fields",
+                    values.len(),
+                    output.len()
+                ),
             )),
             Ok(None) => {}
             Err(message) => errors.push(RowError::new(index, message)),
@@ -99,49 +102,79 @@ where
         .collect::<Result<Vec<_>, _>>()?;
     let schema = Arc::new(Schema::new(output.to_vec()));
     let batch = RecordBatch::try_new(schema, arrays).map_err(|e| e.to_string())?;
-    Ok(Output { batch, errors, notes: Vec::new() })
+    Ok(Output {
+        batch,
+        errors,
+        notes: Vec::new(),
+    })
 }
 
 fn build(field: &Field, values: Vec<Value>) -> Result<ArrayRef, String> {
-    let wrong = |v: &Value| format!("field {}: value {v:?} does not fit {}", field.name(), field.data_type());
+    let wrong = |v: &Value| {
+        format!(
+            "field {}: value {v:?} does not fit {}",
+            field.name(),
+            field.data_type()
+        )
+    };
     let array: ArrayRef = match field.data_type() {
         DataType::Boolean => Arc::new(
-            values.iter().map(|v| match v {
-                Value::Null => Ok(None),
-                Value::Bool(b) => Ok(Some(*b)),
-                other => Err(wrong(other)),
-            }).collect::<Result<BooleanArray, _>>()?,
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::Bool(b) => Ok(Some(*b)),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<BooleanArray, _>>()?,
         ),
         DataType::Int64 => Arc::new(
-            values.iter().map(|v| match v {
-                Value::Null => Ok(None),
-                Value::Int(n) => Ok(Some(*n)),
-                other => Err(wrong(other)),
-            }).collect::<Result<Int64Array, _>>()?,
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::Int(n) => Ok(Some(*n)),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Int64Array, _>>()?,
         ),
         DataType::Float64 => Arc::new(
-            values.iter().map(|v| match v {
-                Value::Null => Ok(None),
-                Value::Float(n) => Ok(Some(*n)),
-                Value::Int(n) => Ok(Some(*n as f64)),
-                other => Err(wrong(other)),
-            }).collect::<Result<Float64Array, _>>()?,
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::Float(n) => Ok(Some(*n)),
+                    Value::Int(n) => Ok(Some(*n as f64)),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Float64Array, _>>()?,
         ),
         DataType::Utf8 => Arc::new(
-            values.iter().map(|v| match v {
-                Value::Null => Ok(None),
-                Value::Str(s) => Ok(Some(s.as_str())),
-                other => Err(wrong(other)),
-            }).collect::<Result<StringArray, _>>()?,
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::Str(s) => Ok(Some(s.as_str())),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<StringArray, _>>()?,
         ),
         DataType::Binary => Arc::new(
-            values.iter().map(|v| match v {
-                Value::Null => Ok(None),
-                Value::Bytes(b) => Ok(Some(b.as_slice())),
-                other => Err(wrong(other)),
-            }).collect::<Result<BinaryArray, _>>()?,
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::Bytes(b) => Ok(Some(b.as_slice())),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<BinaryArray, _>>()?,
         ),
-        other => return Err(format!("field {}: row helper cannot build {other}", field.name())),
+        other => {
+            return Err(format!(
+                "field {}: row helper cannot build {other}",
+                field.name()
+            ))
+        }
     };
     Ok(array)
 }
@@ -152,9 +185,10 @@ mod tests {
 
     #[test]
     fn maps_drops_and_fails_rows() -> Result<(), String> {
-        let batch = RecordBatch::try_from_iter([
-            ("n", Arc::new(Int64Array::from(vec![Some(1), Some(2), None])) as ArrayRef),
-        ])
+        let batch = RecordBatch::try_from_iter([(
+            "n",
+            Arc::new(Int64Array::from(vec![Some(1), Some(2), None])) as ArrayRef,
+        )])
         .map_err(|e| e.to_string())?;
         let out_fields = [Field::new("double", DataType::Int64, true)];
         let out = map_rows(&batch, &out_fields, |row| match row.get("n") {

@@ -54,7 +54,12 @@ impl Transform for Select {
             .enumerate()
             .map(|(i, p)| Predicate::parse(p).map_err(|e| format!("where[{i}]: {e}")))
             .collect::<Result<_, _>>()?;
-        Ok(Self { keep: config.keep, drop: config.drop, rename: config.rename, filter })
+        Ok(Self {
+            keep: config.keep,
+            drop: config.drop,
+            rename: config.rename,
+            filter,
+        })
     }
 
     fn process(&mut self, batch: RecordBatch) -> Result<Output, String> {
@@ -84,9 +89,9 @@ impl Select {
             Some(keep) => keep
                 .iter()
                 .map(|name| {
-                    schema.index_of(name).map_err(|_| {
-                        format!("keep: column `{name}` is not in the batch")
-                    })
+                    schema
+                        .index_of(name)
+                        .map_err(|_| format!("keep: column `{name}` is not in the batch"))
                 })
                 .collect::<Result<_, _>>()?,
             None => (0..schema.fields().len())
@@ -116,9 +121,15 @@ mod tests {
 
     fn batch() -> RecordBatch {
         RecordBatch::try_from_iter([
-            ("_op", Arc::new(StringArray::from(vec!["c", "u", "d"])) as ArrayRef),
+            (
+                "_op",
+                Arc::new(StringArray::from(vec!["c", "u", "d"])) as ArrayRef,
+            ),
             ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
-            ("email", Arc::new(StringArray::from(vec![Some("a@x"), None, Some("c@x")])) as ArrayRef),
+            (
+                "email",
+                Arc::new(StringArray::from(vec![Some("a@x"), None, Some("c@x")])) as ArrayRef,
+            ),
         ])
         .expect("valid test batch")
     }
@@ -129,10 +140,18 @@ mod tests {
 
     #[test]
     fn filters_then_projects_and_renames() {
-        let mut s = select(r#"{"where": ["_op in (c, d)", "email is not null"], "drop": ["_op"], "rename": {"id": "customer_id"}}"#);
+        let mut s = select(
+            r#"{"where": ["_op in (c, d)", "email is not null"], "drop": ["_op"], "rename": {"id": "customer_id"}}"#,
+        );
         let out = s.process(batch()).expect("process");
         assert_eq!(out.batch.num_rows(), 2);
-        let names: Vec<_> = out.batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let names: Vec<_> = out
+            .batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         assert_eq!(names, ["customer_id", "email"]);
     }
 
@@ -147,7 +166,11 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_and_bad_predicates() {
-        assert!(sluice_plugin_sdk::shell::init::<Select>(r#"{"kep": []}"#).is_err_and(|e| e.contains("unknown field `kep`")));
-        assert!(sluice_plugin_sdk::shell::init::<Select>(r#"{"where": ["x ~ 1"]}"#).is_err_and(|e| e.contains("where[0]")));
+        assert!(sluice_plugin_sdk::shell::init::<Select>(r#"{"kep": []}"#)
+            .is_err_and(|e| e.contains("unknown field `kep`")));
+        assert!(
+            sluice_plugin_sdk::shell::init::<Select>(r#"{"where": ["x ~ 1"]}"#)
+                .is_err_and(|e| e.contains("where[0]"))
+        );
     }
 }

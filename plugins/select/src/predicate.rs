@@ -20,9 +20,19 @@ pub enum Literal {
 /// One parsed predicate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predicate {
-    In { column: String, values: Vec<Literal> },
-    Eq { column: String, value: Literal, negated: bool },
-    IsNull { column: String, negated: bool },
+    In {
+        column: String,
+        values: Vec<Literal>,
+    },
+    Eq {
+        column: String,
+        value: Literal,
+        negated: bool,
+    },
+    IsNull {
+        column: String,
+        negated: bool,
+    },
 }
 
 impl Predicate {
@@ -35,14 +45,20 @@ impl Predicate {
         let (column, rest) = t
             .split_once(char::is_whitespace)
             .map(|(c, r)| (c.to_string(), r.trim()))
-            .or_else(|| t.find(['=', '!']).map(|i| (t[..i].trim().to_string(), t[i..].trim())))
+            .or_else(|| {
+                t.find(['=', '!'])
+                    .map(|i| (t[..i].trim().to_string(), t[i..].trim()))
+            })
             .ok_or_else(|| bad("no operator"))?;
         if column.is_empty() {
             return Err(bad("missing column name"));
         }
         let lower = rest.to_ascii_lowercase();
         if lower == "is null" || lower == "is not null" {
-            return Ok(Predicate::IsNull { column, negated: lower == "is not null" });
+            return Ok(Predicate::IsNull {
+                column,
+                negated: lower == "is not null",
+            });
         }
         if let Some(list) = lower.strip_prefix("in").map(|_| rest[2..].trim()) {
             let inner = list
@@ -64,7 +80,11 @@ impl Predicate {
             return Err(bad("unknown operator"));
         };
         let value = literal(value.trim()).ok_or_else(|| bad("missing value"))?;
-        Ok(Predicate::Eq { column, value, negated })
+        Ok(Predicate::Eq {
+            column,
+            value,
+            negated,
+        })
     }
 
     /// The column this predicate reads.
@@ -79,8 +99,17 @@ impl Predicate {
     /// Evaluate over a batch: `true` keeps the row. Null compares as false.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<BooleanArray, String> {
         let col = batch.column_by_name(self.column()).ok_or_else(|| {
-            let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-            format!("predicate column `{}` is not in the batch (columns: {})", self.column(), names.join(", "))
+            let names: Vec<_> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            format!(
+                "predicate column `{}` is not in the batch (columns: {})",
+                self.column(),
+                names.join(", ")
+            )
         })?;
         let n = col.len();
         let mask = match self {
@@ -89,7 +118,9 @@ impl Predicate {
             }
             Predicate::Eq { value, negated, .. } => {
                 let m = matches(col, std::slice::from_ref(value))?;
-                (0..n).map(|i| Some(col.is_valid(i) && (m[i] != *negated))).collect()
+                (0..n)
+                    .map(|i| Some(col.is_valid(i) && (m[i] != *negated)))
+                    .collect()
             }
             Predicate::In { values, .. } => {
                 let m = matches(col, values)?;
@@ -129,7 +160,9 @@ fn matches(col: &Arc<dyn Array>, values: &[Literal]) -> Result<Vec<bool>, String
             .collect::<Result<_, _>>()?;
         let f = cast(col, &DataType::Float64).map_err(|e| e.to_string())?;
         let f = f.as_primitive::<Float64Type>();
-        Ok(f.iter().map(|v| v.is_some_and(|x| nums.contains(&x))).collect())
+        Ok(f.iter()
+            .map(|v| v.is_some_and(|x| nums.contains(&x)))
+            .collect())
     } else {
         let texts: Vec<String> = values
             .iter()
@@ -140,7 +173,9 @@ fn matches(col: &Arc<dyn Array>, values: &[Literal]) -> Result<Vec<bool>, String
             .collect();
         let s = cast(col, &DataType::Utf8).map_err(|e| e.to_string())?;
         let s = s.as_string::<i32>();
-        Ok(s.iter().map(|v| v.is_some_and(|x| texts.iter().any(|t| t == x))).collect())
+        Ok(s.iter()
+            .map(|v| v.is_some_and(|x| texts.iter().any(|t| t == x)))
+            .collect())
     }
 }
 
@@ -159,11 +194,18 @@ mod tests {
         );
         assert_eq!(
             Predicate::parse("qty=3"),
-            Ok(Predicate::Eq { column: "qty".into(), value: Literal::Number(3.0), negated: false })
+            Ok(Predicate::Eq {
+                column: "qty".into(),
+                value: Literal::Number(3.0),
+                negated: false
+            })
         );
         assert_eq!(
             Predicate::parse("email is not null"),
-            Ok(Predicate::IsNull { column: "email".into(), negated: true })
+            Ok(Predicate::IsNull {
+                column: "email".into(),
+                negated: true
+            })
         );
         assert!(Predicate::parse("qty > 3").is_err_and(|e| e.contains("unknown operator")));
     }
