@@ -1,1 +1,211 @@
-fn main() {}
+//! The `sluice` command line: argument parsing, logging and wiring. Library
+//! errors are typed; here they get context and are printed with `{:#}`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use sluice::config::Config;
+use sluice::pipeline::loader;
+use sluice::runtime::{cache, SandboxEngine};
+use sluice::sink::delta::storage_options_from_env;
+use sluice::sink::DeltaSink;
+use sluice::{harness, replay};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Debezium change events → sandboxed Wasm plugins → Delta Lake"
+)]
+struct Cli {
+    /// The pipeline configuration.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SLUICE_CONFIG",
+        default_value = "plugins.toml"
+    )]
+    config: PathBuf,
+    /// Directory for compiled plugins (default ~/.cache/sluice/compiled).
+    #[arg(long, global = true, env = "SLUICE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay captured messages (JSONL) through the pipelines into Delta tables.
+    Replay {
+        /// Capture file: one {"topic","partition","offset","timestamp_ms","key","value","headers"} per line.
+        #[arg(long, short)]
+        input: PathBuf,
+        /// Write tables under DIR/{table} and dead letters to DIR/_dead_letters
+        /// (default: the locations in plugins.toml).
+        #[arg(long, short)]
+        output: Option<String>,
+        /// Stop at the first malformed line instead of dead-lettering it.
+        #[arg(long)]
+        strict: bool,
+        /// Commit a table whenever this many rows are buffered for it.
+        #[arg(long, default_value_t = 100_000)]
+        commit_rows: usize,
+    },
+    /// Validate plugins.toml and load every plugin it uses.
+    Check,
+    /// Work with plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Run a plugin's .wasm (after the stages before it in its pipeline) over a
+    /// capture file and print the output rows and dead letters as JSON lines.
+    Test {
+        /// Plugin name from plugins.toml.
+        name: String,
+        #[arg(long, short)]
+        input: PathBuf,
+        /// Golden file to compare the output with.
+        #[arg(long)]
+        expect: Option<PathBuf>,
+        /// Write the output to the golden file instead of comparing.
+        #[arg(long, requires = "expect")]
+        bless: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| "sluice=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let cache_dir = cli.cache_dir.clone().unwrap_or_else(cache::default_dir);
+    match cli.command {
+        Command::Replay {
+            input,
+            output,
+            strict,
+            commit_rows,
+        } => {
+            let mut config = load_config(&cli.config)?;
+            if let Some(dir) = &output {
+                config = config.with_output_dir(dir);
+            }
+            let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
+            let plugins = load_plugins(&config, &engine, &cache_dir)?;
+            let chains =
+                loader::build_chains(&config, &plugins).context("starting the plugin chains")?;
+            let sink = DeltaSink::new(storage_options_from_env());
+            let opts = replay::ReplayOptions {
+                input: input.clone(),
+                strict,
+                progress: true,
+                commit_rows,
+            };
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let summary = rt
+                .block_on(replay::replay(&config, chains, sink, &opts))
+                .with_context(|| format!("replaying {}", input.display()))?;
+            print!("{}", replay::render_summary(&summary, &input));
+            Ok(())
+        }
+        Command::Check => {
+            let config = load_config(&cli.config)?;
+            let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
+            let plugins = load_plugins(&config, &engine, &cache_dir)?;
+            for p in plugins.values() {
+                println!(
+                    "{:<16} {:<24} {}  {}",
+                    p.id,
+                    p.label(),
+                    &p.sha256[..12],
+                    p.path.display()
+                );
+            }
+            for p in &config.pipelines {
+                println!(
+                    "pipeline {}: {} → {} → {}",
+                    p.name,
+                    p.topic_patterns.join(", "),
+                    p.chain.join(" → "),
+                    p.table_uri
+                );
+            }
+            println!("{} is valid", cli.config.display());
+            Ok(())
+        }
+        Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    name,
+                    input,
+                    expect,
+                    bless,
+                },
+        } => {
+            let config = load_config(&cli.config)?;
+            let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
+            let plugins = load_plugins(&config, &engine, &cache_dir)?;
+            let run = harness::run_fixture(&config, &plugins, &name, &input)?;
+            let text = harness::render(&run);
+            match (expect, bless) {
+                (Some(path), true) => {
+                    std::fs::write(&path, &text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+                (Some(path), false) => {
+                    harness::compare_golden(&text, &path).map_err(anyhow::Error::msg)?;
+                    println!(
+                        "ok: {name} on {} matches {}",
+                        input.display(),
+                        path.display()
+                    );
+                }
+                (None, _) => print!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+fn load_plugins(
+    config: &Config,
+    engine: &Arc<SandboxEngine>,
+    cache_dir: &Path,
+) -> Result<loader::Plugins> {
+    loader::load_plugins(config, engine, Some(cache_dir)).or_else(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        bail!(
+            "{} plugin(s) could not be loaded:\n{}",
+            errors.len(),
+            list.join("\n")
+        )
+    })
+}

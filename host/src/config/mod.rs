@@ -1,0 +1,106 @@
+//! plugins.toml: pipelines (topic patterns → plugin chain → Delta table) and
+//! each plugin's file, limits and `[config]`. Parsing is strict
+//! (`deny_unknown_fields`); validation reports every problem at once with its
+//! line and column. [`raw`] is the file as written, [`compile`] turns it into
+//! the validated [`Config`].
+
+pub mod compile;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::GlobSet;
+
+use crate::runtime::PluginSpec;
+
+pub use compile::{compile, ConfigError, Problem};
+
+/// Default change-log table location; `{table}` etc. come from the topic.
+pub const DEFAULT_TABLE_URI: &str = "lake/{table}";
+/// Default dead-letter table location.
+pub const DEFAULT_DLQ_URI: &str = "lake/_dead_letters";
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub dlq_uri: String,
+    pub plugins: BTreeMap<String, PluginSpec>,
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+/// How records are cut into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    pub max_records: usize,
+    pub max_latency: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_records: 4096,
+            max_latency: Duration::from_millis(1000),
+        }
+    }
+}
+
+/// One pipeline: which topics, which chain, which table.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub name: String,
+    pub topic_patterns: Vec<String>,
+    pub topics: GlobSet,
+    pub chain: Vec<String>,
+    /// Table URI template: `{topic}`, `{prefix}`, `{schema}`, `{table}`, `{pipeline}`.
+    pub table_uri: String,
+    pub batch: BatchConfig,
+}
+
+impl PipelineConfig {
+    pub fn matches(&self, topic: &str) -> bool {
+        self.topics.is_match(topic)
+    }
+
+    /// The table URI for `topic` (Debezium topics are `prefix.schema.table`).
+    pub fn table_uri_for(&self, topic: &str) -> String {
+        let parts: Vec<&str> = topic.split('.').collect();
+        let (prefix, schema, table) = match parts.as_slice() {
+            [p, s, rest @ ..] if !rest.is_empty() => (*p, *s, rest.join(".")),
+            [p, t] => (*p, "", (*t).to_string()),
+            _ => ("", "", topic.to_string()),
+        };
+        self.table_uri
+            .replace("{topic}", topic)
+            .replace("{prefix}", prefix)
+            .replace("{schema}", schema)
+            .replace("{table}", &table)
+            .replace("{pipeline}", &self.name)
+    }
+}
+
+impl Config {
+    /// Read and validate `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::single(path, format!("cannot read: {e}")))?;
+        compile(path, &text)
+    }
+
+    /// The first pipeline whose patterns match `topic`.
+    pub fn route(&self, topic: &str) -> Option<&PipelineConfig> {
+        self.pipelines.iter().find(|p| p.matches(topic))
+    }
+
+    /// Point every table and the dead-letter table under `dir`.
+    pub fn with_output_dir(mut self, dir: &str) -> Config {
+        let dir = dir.trim_end_matches('/');
+        for p in &mut self.pipelines {
+            p.table_uri = format!("{dir}/{{table}}");
+        }
+        self.dlq_uri = format!("{dir}/_dead_letters");
+        self
+    }
+}

@@ -1,0 +1,17 @@
+//! Sluice: Debezium change events from Kafka, through a chain of sandboxed
+//! Wasm plugins, into Delta Lake tables.
+//!
+//! # Layout
+//! - [`config`]: plugins.toml, parsed strictly and validated as a whole.
+//! - [`runtime`]: the only module that knows wasmtime (compile, cache, sandbox).
+//! - [`pipeline`]: routing records to pipelines and running a batch through a chain.
+//! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
+//! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
+//! - [`harness`]: run real `.wasm` plugins against fixture files (`sluice plugin test`).
+
+pub mod config;
+pub mod harness;
+pub mod pipeline;
+pub mod replay;
+pub mod runtime;
+pub mod sink;

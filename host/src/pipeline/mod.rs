@@ -1,0 +1,63 @@
+//! The data path, read top to bottom: a raw Kafka batch goes through a
+//! pipeline's [`chain::Chain`] of plugin instances; what comes out is the
+//! table batch plus [`DeadLetter`]s for every record that did not make it.
+
+pub mod chain;
+pub mod loader;
+
+pub use chain::{Chain, ChainOutput};
+
+/// Where a dead-lettered record came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// Row index in the raw Kafka batch the chain was given.
+    Raw(usize),
+    /// A row whose Kafka coordinates were not carried to the failing stage
+    /// (a plugin dropped `_kafka_*`): its content as JSON.
+    Row(String),
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The plugin reported a per-row error.
+    Row,
+    /// The plugin rejected the whole batch.
+    Batch,
+    /// The plugin trapped (panic, CPU or memory limit, other).
+    Trap,
+    /// The plugin returned an output the host cannot read.
+    BadOutput,
+    /// The record could not be written to its table.
+    Sink,
+    /// The input itself was unreadable (a malformed capture line).
+    Input,
+    /// No pipeline matches the topic.
+    Unrouted,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Row => "row",
+            FailureKind::Batch => "batch",
+            FailureKind::Trap => "trap",
+            FailureKind::BadOutput => "bad-output",
+            FailureKind::Sink => "sink",
+            FailureKind::Input => "input",
+            FailureKind::Unrouted => "unrouted",
+        }
+    }
+}
+
+/// One record that goes to the dead-letter table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub origin: Origin,
+    /// `plugin:<id>`, `sink`, `input`, `route`.
+    pub stage: String,
+    /// `name@version` of the plugin, empty for non-plugin stages.
+    pub plugin: String,
+    pub kind: FailureKind,
+    pub error: String,
+}

@@ -1,0 +1,12 @@
+//! Delta Lake output: change-log tables (one per source table) and the
+//! dead-letter table, local paths or `s3://` URIs.
+//!
+//! - [`normalize`]: Arrow types Delta cannot store → types it can.
+//! - [`delta`]: open-or-create, append with schema evolution, commit.
+//! - [`dlq`]: the dead-letter table's schema and rows.
+
+pub mod delta;
+pub mod dlq;
+pub mod normalize;
+
+pub use delta::{DeltaSink, SinkError};
