@@ -1,0 +1,17 @@
+//! Integration tests of the sluice host, one binary (`cargo test --test it`).
+//! They run the real `.wasm` plugins built by `just build-plugins` and the
+//! real Debezium captures in `../shared/fixtures/debezium`.
+//!
+//! - [`sandbox`]: purpose-built bad plugins are contained (panic, loop,
+//!   memory, wrong WIT, not a component) and the next batch is fine.
+//! - [`fixtures`]: the fixture harness and its golden files.
+//! - [`replay`]: `sluice replay` into Delta, read back, compared with Postgres.
+//! - [`config_ui`]: invalid plugins.toml files and their exact error text.
+//! - [`cli`]: the `sluice` binary end to end.
+
+mod cli;
+mod config_ui;
+mod fixtures;
+mod replay;
+mod sandbox;
+mod support;
