@@ -1,6 +1,7 @@
 //! The `sluice` command line: argument parsing, logging and wiring. Library
 //! errors are typed; here they get context and are printed with `{:#}`.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -83,11 +84,16 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    // delta-kernel logs an ERROR when it probes a table that does not exist
+    // yet, which is how every new table starts: the outcome reaches us as a
+    // typed error anyway, so that one module stays quiet by default.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| "sluice=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| {
+                "sluice=info,warn,buoyant_kernel::snapshot::builder=off".into()
+            }),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

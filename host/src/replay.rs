@@ -392,6 +392,15 @@ pub fn render_summary(s: &Summary, input: &Path) -> String {
             s.unrouted
         ));
     }
+    let (rows, tombstones, dropped) = s.tables.values().fold((0, 0, 0), |(r, t, d), c| {
+        (r + c.rows, t + c.tombstones, d + c.dropped())
+    });
+    out.push_str(&format!(
+        "accounted for: {rows} rows + {tombstones} tombstones + {} dead letters + {dropped} filtered by plugins = {} of {} records\n",
+        s.dead_letters,
+        rows as i64 + tombstones as i64 + s.dead_letters as i64 + dropped,
+        s.lines
+    ));
     out.push_str(&format!(
         "dead letters: {} → {}\n",
         s.dead_letters, s.dlq_uri
