@@ -76,4 +76,4 @@ bench: build-plugins
 
 # Scaffold a new plugin crate under plugins/NAME.
 new-plugin name:
-    bash "{{root}}/plugins/sdk/template/new-plugin.sh" "{{name}}"
+    @bash "{{root}}/plugins/sdk/template/new-plugin.sh" "{{name}}"

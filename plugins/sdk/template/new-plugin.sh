@@ -29,7 +29,8 @@ cat <<MSG
 created plugins/$name (crate $crate, type $type)
 next:
   cargo test -p $name                      # its logic, natively
-  add it to \`plugins\` in the justfile, then add to plugins.toml:
+  just build-plugins                       # builds it to target/plugins/$crate.wasm
+  then add it to plugins.toml:
       [plugins.$name]
       wasm = "target/plugins/$crate.wasm"
       [plugins.$name.config]
