@@ -10,12 +10,24 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::StructType;
+use deltalake::kernel::{StructType, Transaction};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter, WriteMode};
 use deltalake::DeltaTable;
 use url::Url;
 
 use super::normalize;
+use super::offsets::Claim;
+
+/// The `txn` version of `app_id` in `table`'s loaded snapshot.
+async fn txn_version(
+    table: &DeltaTable,
+    app_id: &str,
+) -> Result<Option<i64>, deltalake::DeltaTableError> {
+    let snapshot = table.snapshot()?;
+    snapshot
+        .transaction_version(table.log_store().as_ref(), app_id)
+        .await
+}
 
 /// Why a Delta operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +41,13 @@ pub enum SinkError {
     },
     #[error("table {uri}: batch does not fit the table: {reason}")]
     Incompatible { uri: String, reason: String },
+    #[error("table {uri}: {app_id} is already committed up to offset {committed}, at or past this batch's first offset {first}; the batch was not written again")]
+    AlreadyCommitted {
+        uri: String,
+        app_id: String,
+        committed: i64,
+        first: i64,
+    },
 }
 
 struct OpenTable {
@@ -171,11 +190,20 @@ impl DeltaSink {
         Ok(())
     }
 
-    /// Commit what is buffered for `uri`; returns the new version, if any.
+    /// Commit what is buffered for `uri`, claiming `claims` (one `txn` per
+    /// Kafka partition; empty for a replay). Returns the new version, if any.
+    ///
+    /// With claims, the table is refreshed first: if a commit already covers
+    /// any claimed offset (another writer, or a retry after a commit whose
+    /// answer was lost), the staged rows are discarded and
+    /// [`SinkError::AlreadyCommitted`] says so; nothing is written twice. A
+    /// concurrent commit claiming the same partition makes delta-rs refuse
+    /// ours the same way.
     pub async fn commit(
         &mut self,
         uri: &str,
         metadata: &serde_json::Map<String, serde_json::Value>,
+        claims: &[Claim],
     ) -> Result<Option<u64>, SinkError> {
         let Some(t) = self.tables.get_mut(uri) else {
             return Ok(None);
@@ -183,11 +211,33 @@ impl DeltaSink {
         if t.buffered_rows == 0 {
             return Ok(None);
         }
-        let props = CommitProperties::default().with_metadata(metadata.clone());
         let delta = |source| SinkError::Delta {
             uri: uri.to_string(),
             source,
         };
+        if !claims.is_empty() {
+            t.table.update_incremental(None).await.map_err(delta)?;
+            for claim in claims {
+                let committed = txn_version(&t.table, &claim.app_id).await.map_err(delta)?;
+                if claim.overlaps(committed) {
+                    t.writer = RecordBatchWriter::for_table(&t.table).map_err(delta)?;
+                    t.buffered_rows = 0;
+                    return Err(SinkError::AlreadyCommitted {
+                        uri: uri.to_string(),
+                        app_id: claim.app_id.clone(),
+                        committed: committed.unwrap_or_default(),
+                        first: claim.first,
+                    });
+                }
+            }
+        }
+        let txns = claims
+            .iter()
+            .map(|c| Transaction::new(&c.app_id, c.last))
+            .collect();
+        let props = CommitProperties::default()
+            .with_metadata(metadata.clone())
+            .with_application_transactions(txns);
         let fresh = RecordBatchWriter::for_table(&t.table).map_err(delta)?;
         let mut writer = std::mem::replace(&mut t.writer, fresh).with_commit_properties(props);
         let version = match writer.flush_and_commit(&mut t.table).await {
@@ -204,18 +254,43 @@ impl DeltaSink {
         Ok(Some(version))
     }
 
-    /// Commit every table with buffered rows.
-    pub async fn commit_all(
+    /// The last Kafka offset committed to `uri` for `app_id` (the table's
+    /// `txn` version), `None` when the table or the app id does not exist.
+    pub async fn committed_offset(
         &mut self,
-        metadata: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Vec<(String, u64)>, SinkError> {
-        let uris: Vec<String> = self.tables.keys().cloned().collect();
-        let mut out = Vec::new();
-        for uri in uris {
-            if let Some(v) = self.commit(&uri, metadata).await? {
-                out.push((uri, v));
-            }
+        uri: &str,
+        app_id: &str,
+    ) -> Result<Option<i64>, SinkError> {
+        let delta = |source| SinkError::Delta {
+            uri: uri.to_string(),
+            source,
+        };
+        if let Some(t) = self.tables.get_mut(uri) {
+            t.table.update_incremental(None).await.map_err(delta)?;
+            return txn_version(&t.table, app_id).await.map_err(delta);
         }
-        Ok(out)
+        let url = table_url(uri)?;
+        // Loads the table, or gives an uninitialised one where there is none.
+        let table =
+            DeltaTable::try_from_url_with_storage_options(url, self.storage_options.clone())
+                .await
+                .map_err(delta)?;
+        if table.version().is_none() {
+            return Ok(None);
+        }
+        txn_version(&table, app_id).await.map_err(delta)
+    }
+
+    /// Drop what is buffered for `uri` without committing it.
+    pub fn discard(&mut self, uri: &str) -> Result<(), SinkError> {
+        if let Some(t) = self.tables.get_mut(uri) {
+            t.writer =
+                RecordBatchWriter::for_table(&t.table).map_err(|source| SinkError::Delta {
+                    uri: uri.to_string(),
+                    source,
+                })?;
+            t.buffered_rows = 0;
+        }
+        Ok(())
     }
 }

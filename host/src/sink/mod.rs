@@ -4,9 +4,11 @@
 //! - [`normalize`]: Arrow types Delta cannot store → types it can.
 //! - [`delta`]: open-or-create, append with schema evolution, commit.
 //! - [`dlq`]: the dead-letter table's schema and rows.
+//! - [`offsets`]: Kafka offsets as Delta `txn` actions (exactly-once).
 
 pub mod delta;
 pub mod dlq;
 pub mod normalize;
+pub mod offsets;
 
 pub use delta::{DeltaSink, SinkError};

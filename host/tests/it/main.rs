@@ -6,11 +6,13 @@
 //!   memory, wrong WIT, not a component) and the next batch is fine.
 //! - [`fixtures`]: the fixture harness and its golden files.
 //! - [`replay`]: `sluice replay` into Delta, read back, compared with Postgres.
+//! - [`exactly_once`]: Kafka offsets in Delta commits, never written twice.
 //! - [`config_ui`]: invalid plugins.toml files and their exact error text.
 //! - [`cli`]: the `sluice` binary end to end.
 
 mod cli;
 mod config_ui;
+mod exactly_once;
 mod fixtures;
 mod replay;
 mod sandbox;
