@@ -5,6 +5,7 @@
 //! - [`config`]: plugins.toml, parsed strictly and validated as a whole.
 //! - [`runtime`]: the only module that knows wasmtime (compile, cache, sandbox).
 //! - [`pipeline`]: routing records to pipelines and running a batch through a chain.
+//! - [`source`]: the Kafka consumer group and topic subscriptions.
 //! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
 //! - [`harness`]: run real `.wasm` plugins against fixture files (`sluice plugin test`).
@@ -15,3 +16,4 @@ pub mod pipeline;
 pub mod replay;
 pub mod runtime;
 pub mod sink;
+pub mod source;

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sluice::config::Config;
+use sluice::pipeline::live::Live;
 use sluice::pipeline::loader;
 use sluice::runtime::{cache, SandboxEngine};
 use sluice::sink::delta::storage_options_from_env;
 use sluice::sink::DeltaSink;
+use sluice::source::{topics, Source, SourceConfig};
 use sluice::{harness, replay};
 
 #[derive(Debug, Parser)]
@@ -55,6 +57,26 @@ enum Command {
         /// Commit a table whenever this many rows are buffered for it.
         #[arg(long, default_value_t = 100_000)]
         commit_rows: usize,
+    },
+    /// Run the live pipelines: Kafka → plugin chains → Delta, exactly once.
+    /// Stops cleanly on Ctrl-C or SIGTERM after committing what is buffered.
+    Run {
+        /// Kafka bootstrap servers.
+        #[arg(
+            long,
+            env = "KAFKA_BOOTSTRAP_SERVERS",
+            default_value = "127.0.0.1:9092"
+        )]
+        brokers: String,
+        /// Consumer group: hosts in one group share the partitions.
+        #[arg(long, env = "SLUICE_GROUP_ID", default_value = "sluice")]
+        group: String,
+        /// Table location template replacing plugins.toml's [sink] table_uri.
+        #[arg(long, env = "SLUICE_TABLE_URI")]
+        table_uri: Option<String>,
+        /// Dead-letter table replacing plugins.toml's [sink] dlq_uri.
+        #[arg(long, env = "SLUICE_DLQ_URI")]
+        dlq_uri: Option<String>,
     },
     /// Validate plugins.toml and load every plugin it uses.
     Check,
@@ -137,6 +159,49 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", replay::render_summary(&summary, &input));
             Ok(())
         }
+        Command::Run {
+            brokers,
+            group,
+            table_uri,
+            dlq_uri,
+        } => {
+            let config =
+                load_config(&cli.config)?.with_sink_uris(table_uri.as_deref(), dlq_uri.as_deref());
+            let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
+            let plugins = load_plugins(&config, &engine, &cache_dir)?;
+            let chains =
+                loader::build_chains(&config, &plugins).context("starting the plugin chains")?;
+            let subscriptions = config
+                .pipelines
+                .iter()
+                .flat_map(|p| p.topic_patterns.iter().map(|t| topics::subscription(t)))
+                .collect();
+            let source_config = SourceConfig {
+                bootstrap_servers: brokers.clone(),
+                group_id: group.clone(),
+                subscriptions,
+            };
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            rt.block_on(async {
+                let (source, assignments) =
+                    Source::connect(&source_config).with_context(|| format!("connecting to Kafka at {brokers}"))?;
+                tracing::info!(
+                    "sluice running: group {group} on {brokers}, {} pipeline(s), tables {}",
+                    config.pipelines.len(),
+                    config.pipelines.iter().map(|p| p.table_uri.as_str()).collect::<Vec<_>>().join(", ")
+                );
+                let live = Live::new(&config, chains, DeltaSink::new(storage_options_from_env()), source);
+                let stats = live.run(assignments, shutdown_signal()).await.context("live pipeline")?;
+                tracing::info!(
+                    "stopped: {} records → {} rows, {} dead letters, {} skipped as already committed",
+                    stats.records,
+                    stats.rows,
+                    stats.dead_letters,
+                    stats.skipped
+                );
+                Ok(())
+            })
+        }
         Command::Check => {
             let config = load_config(&cli.config)?;
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
@@ -195,6 +260,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what `just down` sends).
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 fn load_config(path: &Path) -> Result<Config> {

@@ -14,7 +14,7 @@ use std::time::Instant;
 use sluice_plugin_sdk::kafka::{self, CapturedLine, KafkaRecord};
 
 use crate::config::Config;
-use crate::pipeline::{Chain, DeadLetter, FailureKind, Origin};
+use crate::pipeline::{sink_rejections, Chain, DeadLetter, FailureKind, Origin};
 use crate::sink::dlq::DlqRows;
 use crate::sink::{DeltaSink, SinkError};
 
@@ -250,40 +250,16 @@ impl Replayer<'_> {
             match self.sink.write(&uri, &batch).await {
                 Ok(()) => rows = batch.num_rows() as u64,
                 Err(e @ SinkError::Incompatible { .. }) => {
-                    let failed: HashSet<usize> = dead
-                        .iter()
-                        .filter_map(|d| match d.origin {
-                            Origin::Raw(i) => Some(i),
-                            _ => None,
-                        })
-                        .collect();
-                    for (i, r) in records.iter().enumerate() {
-                        if r.value.is_some() && !failed.contains(&i) {
-                            dead.push(DeadLetter {
-                                origin: Origin::Raw(i),
-                                stage: "sink".into(),
-                                plugin: String::new(),
-                                kind: FailureKind::Sink,
-                                error: e.to_string(),
-                            });
-                        }
-                    }
+                    let rejected = sink_rejections(records, &dead, &e.to_string());
+                    dead.extend(rejected);
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        let chain: Vec<String> = self.chains[p].labels();
-        let shas: Vec<String> = self.chains[p]
-            .plugins()
-            .map(|pl| pl.sha256.clone())
-            .collect();
-        self.metadata.entry(uri.clone()).or_insert_with(|| {
-            let mut m = serde_json::Map::new();
-            m.insert("sluice.pipeline".into(), pipeline.name.clone().into());
-            m.insert("sluice.chain".into(), chain.into());
-            m.insert("sluice.chain_sha256".into(), shas.into());
-            m
-        });
+        if !self.metadata.contains_key(&uri) {
+            let meta = self.chains[p].commit_metadata(&pipeline.name);
+            self.metadata.insert(uri.clone(), meta);
+        }
         let counts = self.summary.tables.entry(uri.clone()).or_default();
         counts.messages += records.len() as u64;
         counts.rows += rows;
@@ -294,7 +270,7 @@ impl Replayer<'_> {
         }
         if self.sink.buffered(&uri) >= self.commit_rows {
             let meta = self.metadata.get(&uri).cloned().unwrap_or_default();
-            self.sink.commit(&uri, &meta).await?;
+            self.sink.commit(&uri, &meta, &[]).await?;
         }
         if self.dlq.len() >= self.commit_rows {
             self.flush_dlq().await?;
@@ -342,7 +318,7 @@ impl Replayer<'_> {
         self.sink.write(&uri, &batch).await?;
         let mut meta = serde_json::Map::new();
         meta.insert("sluice.table".into(), "dead-letters".into());
-        self.sink.commit(&uri, &meta).await?;
+        self.sink.commit(&uri, &meta, &[]).await?;
         Ok(())
     }
 
@@ -351,7 +327,7 @@ impl Replayer<'_> {
         let uris: Vec<String> = self.metadata.keys().cloned().collect();
         for uri in uris {
             let meta = self.metadata.get(&uri).cloned().unwrap_or_default();
-            self.sink.commit(&uri, &meta).await?;
+            self.sink.commit(&uri, &meta, &[]).await?;
         }
         self.flush_dlq().await
     }

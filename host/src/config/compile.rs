@@ -273,6 +273,7 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
                 .table_uri
                 .as_ref()
                 .map_or(table_uri.clone(), |t| t.get_ref().clone()),
+            table_uri_explicit: p.table_uri.is_some(),
             batch,
         });
     }
@@ -338,6 +339,7 @@ mod tests {
             topics: globset::GlobSet::empty(),
             chain: vec![],
             table_uri: "s3://lake/{prefix}/{schema}/{table}".into(),
+            table_uri_explicit: true,
             batch: BatchConfig::default(),
         };
         assert_eq!(

@@ -56,6 +56,8 @@ pub struct PipelineConfig {
     pub chain: Vec<String>,
     /// Table URI template: `{topic}`, `{prefix}`, `{schema}`, `{table}`, `{pipeline}`.
     pub table_uri: String,
+    /// Whether the pipeline names its own `table_uri` (else `[sink]`'s applies).
+    pub table_uri_explicit: bool,
     pub batch: BatchConfig,
 }
 
@@ -92,6 +94,20 @@ impl Config {
     /// The first pipeline whose patterns match `topic`.
     pub fn route(&self, topic: &str) -> Option<&PipelineConfig> {
         self.pipelines.iter().find(|p| p.matches(topic))
+    }
+
+    /// Replace `[sink]`'s locations (from the environment, e.g. `.env`'s
+    /// `SLUICE_TABLE_URI`); pipelines with their own `table_uri` keep it.
+    pub fn with_sink_uris(mut self, table_uri: Option<&str>, dlq_uri: Option<&str>) -> Config {
+        if let Some(t) = table_uri {
+            for p in self.pipelines.iter_mut().filter(|p| !p.table_uri_explicit) {
+                p.table_uri = t.to_string();
+            }
+        }
+        if let Some(d) = dlq_uri {
+            self.dlq_uri = d.to_string();
+        }
+        self
     }
 
     /// Point every table and the dead-letter table under `dir`.

@@ -45,6 +45,17 @@ impl Chain {
         self.stages.iter().map(|s| s.plugin().label()).collect()
     }
 
+    /// Delta commit metadata naming the pipeline and this chain's plugins
+    /// (`name@version` and sha256), so every row's provenance is in the log.
+    pub fn commit_metadata(&self, pipeline: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("sluice.pipeline".into(), pipeline.into());
+        m.insert("sluice.chain".into(), self.labels().into());
+        let shas: Vec<String> = self.plugins().map(|p| p.sha256.clone()).collect();
+        m.insert("sluice.chain_sha256".into(), shas.into());
+        m
+    }
+
     pub fn plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
         self.stages.iter().map(Instance::plugin)
     }

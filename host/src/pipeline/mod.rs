@@ -1,9 +1,13 @@
 //! The data path, read top to bottom: a raw Kafka batch goes through a
 //! pipeline's [`chain::Chain`] of plugin instances; what comes out is the
 //! table batch plus [`DeadLetter`]s for every record that did not make it.
+//! [`live`] drives it from Kafka into Delta, exactly once.
 
 pub mod chain;
+pub mod live;
 pub mod loader;
+pub mod progress;
+pub mod retry;
 
 pub use chain::{Chain, ChainOutput};
 
@@ -60,4 +64,33 @@ pub struct DeadLetter {
     pub plugin: String,
     pub kind: FailureKind,
     pub error: String,
+}
+
+/// Dead letters for the records of a batch whose table refused the chain's
+/// output (a type conflict with the table): every record that is not a
+/// tombstone and is not already a dead letter.
+pub fn sink_rejections(
+    records: &[sluice_plugin_sdk::kafka::KafkaRecord],
+    already: &[DeadLetter],
+    error: &str,
+) -> Vec<DeadLetter> {
+    let failed: std::collections::HashSet<usize> = already
+        .iter()
+        .filter_map(|d| match d.origin {
+            Origin::Raw(i) => Some(i),
+            Origin::Row(_) => None,
+        })
+        .collect();
+    records
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| r.value.is_some() && !failed.contains(i))
+        .map(|(i, _)| DeadLetter {
+            origin: Origin::Raw(i),
+            stage: "sink".into(),
+            plugin: String::new(),
+            kind: FailureKind::Sink,
+            error: error.to_string(),
+        })
+        .collect()
 }

@@ -1,0 +1,455 @@
+//! The live data path, read top to bottom: Kafka records are buffered per
+//! (pipeline, topic); a buffer becomes a batch at `max_records` or after
+//! `max_latency`; the batch runs through the pipeline's chain; dead letters
+//! are committed to the dead-letter table, then the rows to the topic's
+//! table, each commit carrying the batch's Kafka offsets as `txn` actions
+//! (see [`crate::sink::offsets`]). Only then are the offsets told to Kafka,
+//! as advice.
+//!
+//! Exactly once: a partition's starting point is its table's `txn` version
+//! (read on assignment, then seeked to), every record at or below it is
+//! skipped, a commit that finds its offsets already claimed writes nothing,
+//! and dead letters at or below the dead-letter table's version are not
+//! written again. Backpressure: a batch is committed before the next record
+//! is read, so nothing buffers while Delta is slow.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use sluice_plugin_sdk::kafka::{self, KafkaRecord};
+
+use super::progress::Stats;
+use super::retry::Backoff;
+use super::{sink_rejections, Chain, DeadLetter, Origin};
+use crate::config::Config;
+use crate::sink::dlq::DlqRows;
+use crate::sink::offsets::{app_id, OffsetRanges};
+use crate::sink::{DeltaSink, SinkError};
+use crate::source::{Assignment, Assignments, Source};
+
+/// Why the live pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("cannot build a batch: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+/// Records waiting to become a batch.
+#[derive(Debug)]
+struct Buffer {
+    records: Vec<KafkaRecord>,
+    since: Instant,
+}
+
+/// Where one partition stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    /// Highest offset taken: a record at or below it is never taken again
+    /// (the consumer re-delivers after a seek or a reconnect).
+    high: Option<i64>,
+    /// A seek to `high + 1` was asked for: if the next record is still
+    /// beyond it, the gap is real (offsets need not be contiguous).
+    sought: bool,
+}
+
+/// The running pipelines of one host.
+pub struct Live<'c> {
+    config: &'c Config,
+    chains: Vec<Chain>,
+    sink: DeltaSink,
+    source: Source,
+    /// `(topic, partition)` → where it stands: the highest offset already
+    /// taken (buffered or committed), starting from its table's `txn`.
+    positions: HashMap<(String, i32), Position>,
+    /// Same for the dead-letter table.
+    dlq_committed: HashMap<(String, i32), Option<i64>>,
+    buffers: BTreeMap<(usize, String), Buffer>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Live<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("buffers", &self.buffers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Live<'c> {
+    pub fn new(config: &'c Config, chains: Vec<Chain>, sink: DeltaSink, source: Source) -> Self {
+        Self {
+            config,
+            chains,
+            sink,
+            source,
+            positions: HashMap::new(),
+            dlq_committed: HashMap::new(),
+            buffers: BTreeMap::new(),
+            stats: Stats::new(),
+        }
+    }
+
+    /// Run until `shutdown` completes, then commit what is buffered.
+    pub async fn run(
+        mut self,
+        mut assignments: Assignments,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<Stats, LiveError> {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut kafka_backoff = Backoff::new("Kafka");
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                Some(change) = assignments.recv() => self.reassign(change),
+                _ = tick.tick() => {
+                    self.flush_due().await?;
+                    self.stats.maybe_report();
+                }
+                record = self.source.next() => match record {
+                    Ok(record) => {
+                        kafka_backoff.reset();
+                        self.accept(record).await?;
+                    }
+                    Err(e) => kafka_backoff.wait(&e.to_string()).await,
+                },
+            }
+        }
+        tracing::info!("shutting down: committing what is buffered");
+        let keys: Vec<_> = self.buffers.keys().cloned().collect();
+        for key in keys {
+            self.flush(key).await?;
+        }
+        Ok(self.stats)
+    }
+
+    fn reassign(&mut self, change: Assignment) {
+        match change {
+            Assignment::Assigned(parts) => {
+                tracing::info!(partitions = ?parts, "partitions assigned");
+                // Another host may have written them since: look again.
+                for p in &parts {
+                    self.positions.remove(p);
+                    self.dlq_committed.remove(p);
+                }
+            }
+            Assignment::Revoked(parts) => {
+                tracing::info!(partitions = ?parts, "partitions revoked: their uncommitted records are dropped for the new owner");
+                for buf in self.buffers.values_mut() {
+                    buf.records.retain(|r| {
+                        !parts
+                            .iter()
+                            .any(|(t, p)| *t == r.topic && *p == r.partition)
+                    });
+                }
+                for p in &parts {
+                    self.positions.remove(p);
+                }
+            }
+        }
+    }
+
+    async fn accept(&mut self, record: KafkaRecord) -> Result<(), LiveError> {
+        let Some(p) = self
+            .config
+            .pipelines
+            .iter()
+            .position(|p| p.matches(&record.topic))
+        else {
+            tracing::debug!(topic = %record.topic, "no pipeline matches; skipped");
+            return Ok(());
+        };
+        let tp = (record.topic.clone(), record.partition);
+        let pos = match self.positions.get(&tp) {
+            Some(pos) => *pos,
+            None => {
+                let high = self.start_of(p, &record.topic, record.partition).await;
+                let pos = Position {
+                    high,
+                    sought: false,
+                };
+                self.positions.insert(tp.clone(), pos);
+                pos
+            }
+        };
+        match pos.high {
+            Some(high) if record.offset <= high => {
+                self.stats.skipped += 1;
+                return Ok(());
+            }
+            Some(high) if record.offset > high + 1 && !pos.sought => {
+                // Delivered past where the table stands (the consumer began
+                // at Kafka's advisory offset): go back, drop this one.
+                match self.source.seek(&record.topic, record.partition, high + 1) {
+                    Ok(()) => tracing::info!(
+                        "{}[{}]: offset {} arrived first; seeking back to {}",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        high + 1
+                    ),
+                    Err(e) => tracing::warn!("{e}; will try again"),
+                }
+                self.positions.insert(
+                    tp,
+                    Position {
+                        high: Some(high),
+                        sought: true,
+                    },
+                );
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.positions.insert(
+            tp,
+            Position {
+                high: Some(record.offset),
+                sought: false,
+            },
+        );
+        let max = self.config.pipelines[p].batch.max_records;
+        let key = (p, record.topic.clone());
+        let buf = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
+            records: Vec::new(),
+            since: Instant::now(),
+        });
+        if buf.records.is_empty() {
+            buf.since = Instant::now();
+        }
+        buf.records.push(record);
+        if buf.records.len() >= max {
+            self.flush(key).await?;
+        }
+        Ok(())
+    }
+
+    /// Where `topic`/`partition` resumes: its table's `txn` version (the
+    /// caller seeks when records arrive from elsewhere). A version at or past the broker's high watermark means the topic
+    /// was recreated (its offsets restarted): that is reported loudly, since
+    /// neither skipping nor re-reading would be right without the operator.
+    async fn start_of(&mut self, p: usize, topic: &str, partition: i32) -> Option<i64> {
+        let pipeline = &self.config.pipelines[p];
+        let uri = pipeline.table_uri_for(topic);
+        let app = app_id(&pipeline.name, topic, partition);
+        let mut backoff = Backoff::new("Delta");
+        let committed = loop {
+            match self.sink.committed_offset(&uri, &app).await {
+                Ok(v) => break v,
+                Err(e) => {
+                    backoff
+                        .wait(&format!(
+                            "reading the committed offset of {app} from {uri}: {e}"
+                        ))
+                        .await
+                }
+            }
+        };
+        if let Some(v) = committed {
+            match tokio::task::block_in_place(|| self.source.high_watermark(topic, partition)) {
+                Ok(high) if v >= high => tracing::error!(
+                    "{topic}[{partition}]: {uri} holds offsets up to {v} but the broker's high watermark is {high}: \
+                     the topic was recreated and its offsets restarted. Records at offsets ≤ {v} are skipped; \
+                     if they are new data, move the table aside (or remove its txn) and restart"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("{topic}[{partition}]: cannot read the high watermark: {e}"),
+            }
+            tracing::info!(%uri, "{topic}[{partition}] resumes after offset {v} (from the Delta log)");
+        }
+        committed
+    }
+
+    async fn flush_due(&mut self) -> Result<(), LiveError> {
+        let now = Instant::now();
+        let due: Vec<_> = self
+            .buffers
+            .iter()
+            .filter(|((p, _), b)| {
+                !b.records.is_empty()
+                    && now.duration_since(b.since) >= self.config.pipelines[*p].batch.max_latency
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.flush(key).await?;
+        }
+        Ok(())
+    }
+
+    /// One batch: chain, dead letters, table, advisory Kafka commit.
+    async fn flush(&mut self, key: (usize, String)) -> Result<(), LiveError> {
+        let Some(buf) = self.buffers.get_mut(&key) else {
+            return Ok(());
+        };
+        let records = std::mem::take(&mut buf.records);
+        if records.is_empty() {
+            return Ok(());
+        }
+        let (p, topic) = key;
+        let pipeline = &self.config.pipelines[p];
+        let uri = pipeline.table_uri_for(&topic);
+        let raw = kafka::to_batch(&records)?;
+        let out = tokio::task::block_in_place(|| self.chains[p].run(&raw));
+        for note in &out.notes {
+            self.stats.note(note);
+        }
+        let mut dead = out.dead;
+        let mut rows = 0;
+        if let Some(batch) = &out.batch {
+            match self.sink.write(&uri, batch).await {
+                Ok(()) => rows = batch.num_rows(),
+                Err(e) => {
+                    tracing::warn!("{e}; the batch's records go to the dead-letter table");
+                    dead.extend(sink_rejections(&records, &dead, &e.to_string()));
+                }
+            }
+        }
+        let mut ranges = OffsetRanges::default();
+        for r in &records {
+            ranges.add(&r.topic, r.partition, r.offset);
+        }
+        self.commit_dead_letters(p, &raw, &dead).await;
+        let metadata = self.chains[p].commit_metadata(&pipeline.name);
+        let claims = ranges.claims(&pipeline.name);
+        let mut backoff = Backoff::new("Delta");
+        loop {
+            match self.sink.commit(&uri, &metadata, &claims).await {
+                Ok(_) => break,
+                Err(e @ SinkError::AlreadyCommitted { .. }) => {
+                    // Someone else wrote these offsets: look up where the
+                    // partitions stand and continue from there.
+                    tracing::warn!("{e}");
+                    for (t, part, last) in ranges.last_offsets() {
+                        self.positions.remove(&(t.to_string(), part));
+                        if let Err(e) = self.source.seek(t, part, last + 1) {
+                            tracing::debug!("{e}");
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    backoff
+                        .wait(&format!("committing {} rows to {uri}: {e}", rows))
+                        .await
+                }
+            }
+        }
+        let lasts: Vec<(&str, i32, i64)> = ranges.last_offsets().collect();
+        self.source.commit_advisory(&lasts);
+        self.stats.batch(records.len(), rows, dead.len());
+        Ok(())
+    }
+
+    /// Commit the dead letters not already in the dead-letter table.
+    async fn commit_dead_letters(
+        &mut self,
+        p: usize,
+        raw: &sluice_plugin_sdk::RecordBatch,
+        dead: &[DeadLetter],
+    ) {
+        if dead.is_empty() {
+            return;
+        }
+        let pipeline = &self.config.pipelines[p];
+        let dlq_uri = self.config.dlq_uri.clone();
+        let mut rows = DlqRows::default();
+        let mut ranges = OffsetRanges::default();
+        for d in dead {
+            let Origin::Raw(i) = d.origin else {
+                rows.push(&pipeline.name, Some(raw), d);
+                continue;
+            };
+            let Some((topic, partition, offset)) = coordinates(raw, i) else {
+                continue;
+            };
+            let tp = (topic.clone(), partition);
+            if !self.dlq_committed.contains_key(&tp) {
+                let app = app_id(&pipeline.name, &topic, partition);
+                let mut backoff = Backoff::new("Delta");
+                let v = loop {
+                    match self.sink.committed_offset(&dlq_uri, &app).await {
+                        Ok(v) => break v,
+                        Err(e) => {
+                            backoff
+                                .wait(&format!("reading {app} from {dlq_uri}: {e}"))
+                                .await
+                        }
+                    }
+                };
+                self.dlq_committed.insert(tp.clone(), v);
+            }
+            if self
+                .dlq_committed
+                .get(&tp)
+                .copied()
+                .flatten()
+                .is_some_and(|v| offset <= v)
+            {
+                continue; // written before a crash; not again
+            }
+            ranges.add(&topic, partition, offset);
+            rows.push(&pipeline.name, Some(raw), d);
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        let batch = match rows.finish(now) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("cannot build the dead-letter batch: {e}");
+                return;
+            }
+        };
+        let mut meta = serde_json::Map::new();
+        meta.insert("sluice.table".into(), "dead-letters".into());
+        let claims = ranges.claims(&pipeline.name);
+        let mut backoff = Backoff::new("Delta");
+        loop {
+            let result = match self.sink.write(&dlq_uri, &batch).await {
+                Ok(()) => self.sink.commit(&dlq_uri, &meta, &claims).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(_) => break,
+                Err(e @ SinkError::AlreadyCommitted { .. }) => {
+                    tracing::warn!("{e}");
+                    break;
+                }
+                Err(e) => {
+                    let _ = self.sink.discard(&dlq_uri);
+                    backoff
+                        .wait(&format!("committing dead letters to {dlq_uri}: {e}"))
+                        .await;
+                }
+            }
+        }
+        for (t, part, last) in ranges.last_offsets() {
+            self.dlq_committed.insert((t.to_string(), part), Some(last));
+        }
+    }
+}
+
+/// Topic, partition and offset of row `i` of a raw Kafka batch.
+fn coordinates(raw: &sluice_plugin_sdk::RecordBatch, i: usize) -> Option<(String, i32, i64)> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type};
+    use sluice_plugin_sdk::kafka_columns as k;
+    let topic = raw.column_by_name(k::TOPIC)?.as_string_opt::<i32>()?;
+    let partition = raw
+        .column_by_name(k::PARTITION)?
+        .as_primitive_opt::<Int32Type>()?;
+    let offset = raw
+        .column_by_name(k::OFFSET)?
+        .as_primitive_opt::<Int64Type>()?;
+    (i < raw.num_rows()).then(|| {
+        (
+            topic.value(i).to_string(),
+            partition.value(i),
+            offset.value(i),
+        )
+    })
+}
