@@ -32,9 +32,22 @@ build-plugins:
     done
     ls -l "{{plugin_dir}}"
 
-# Build the sluice host (debug).
+# Build the sluice host (debug) and the plugins.
 build: build-plugins
     cargo build -p sluice
+
+# Start the whole local stack (no Docker): PostgreSQL, the broker, S3,
+# Debezium, then the sluice host; installs what is missing first.
+up: build
+    SLUICE_BIN="{{target}}/debug/sluice" stack/stack.sh up
+
+# Stop everything `just up` started.
+down:
+    stack/stack.sh down
+
+# Health of each component, the connector's state, the tables' last commits.
+status:
+    stack/stack.sh status
 
 # Every check CI runs: formatting, clippy -D warnings, all tests (unit, plugin
 # logic, real .wasm fixture harness, sandbox, replay into Delta), then the
