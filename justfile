@@ -50,13 +50,20 @@ status:
     stack/stack.sh status
 
 # Every check CI runs: formatting, clippy -D warnings, all tests (unit, plugin
-# logic, real .wasm fixture harness, sandbox, replay into Delta), then the
-# replayed tables read back with Python deltalake.
+# logic, real .wasm fixture harness, sandbox, replay into Delta, and the
+# end-to-end tests on the real local stack), then the replayed tables read
+# back with Python deltalake. Installs the stack's tools the first time.
 test: build-plugins
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    stack/install.sh
     cargo test --workspace
     just check-replay-python
+
+# Only the end-to-end tests on the real stack (~3 min).
+test-e2e: build-plugins
+    stack/install.sh
+    cargo test -p sluice --test e2e -- --nocapture
 
 # Replay the shared Debezium fixtures into lake-replay/ and check with Python
 # `deltalake` (an ordinary reader) that types and values match Postgres.

@@ -5,7 +5,9 @@
 # order, each behind a health check; `down` stops only what `up` started (by
 # pid, in reverse); `status` shows each one's health.
 #
-# usage: stack/stack.sh up|down|status
+# usage: stack/stack.sh up|down|status (up starts only what is not running)
+# Every setting comes from .env or the environment (ports, SLUICE_STATE for
+# the state directory, SLUICE_NO_HOST=1 to start everything but the host).
 source "$(dirname "$0")/lib.sh"
 
 S3_DATA="$STATE/s3"
@@ -121,6 +123,10 @@ value.converter.replace.null.with.default=false
 offset.storage.file.filename=$CONNECT_DIR/offsets.dat
 offset.flush.interval.ms=1000
 plugin.discovery=service_load
+# Fewer, larger produce requests: each one is an object write when the
+# broker stores its topics in S3.
+producer.linger.ms=50
+producer.batch.size=1048576
 PROPS
         cat >"$CONNECT_DIR/$CONNECTOR.properties" <<PROPS
 name=$CONNECTOR
@@ -165,6 +171,10 @@ up() {
     s3_up
     broker_up
     connect_up
+    if [ -n "${SLUICE_NO_HOST:-}" ]; then
+        say "stack up without the host (SLUICE_NO_HOST)"
+        return 0
+    fi
     host_up
     say "stack up. Try:"
     say "  psql -h 127.0.0.1 -p $PGPORT -U $PGUSER $PGDATABASE -c \"create table t(id int primary key, v text); alter table t replica identity full; insert into t values (1, 'hello')\""

@@ -108,7 +108,9 @@ impl Source {
             .set("enable.partition.eof", "false")
             // New topics (a table Debezium starts capturing) are found quickly.
             .set("topic.metadata.refresh.interval.ms", "5000")
-            .set("session.timeout.ms", "10000")
+            // A host that dies gives its partitions up after 6 s (the broker minimum).
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
             .set("reconnect.backoff.max.ms", "5000")
             .create_with_context(RebalanceContext { events: tx })
             .map_err(|source| SourceError::Create {
