@@ -3,6 +3,8 @@
 # runtime state (data, logs, pids) lives in the repo's .stack/ (gitignored).
 
 set -euo pipefail
+# runuser and useradd live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SLUICE_CACHE:-$HOME/.cache/sluice}"
 TOOLS="$CACHE/tools"
