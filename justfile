@@ -45,9 +45,10 @@ up: build
 down:
     stack/stack.sh down
 
-# Health of each component, the connector's state, the tables' last commits.
+# Health of each component, the connector's state, and per pipeline and
+# partition: offset in Delta, broker high watermark, lag, last commit.
 status:
-    stack/stack.sh status
+    SLUICE_BIN="{{target}}/debug/sluice" stack/stack.sh status
 
 # Every check CI runs: formatting, clippy -D warnings, all tests (unit, plugin
 # logic, real .wasm fixture harness, sandbox, replay into Delta, and the

@@ -206,11 +206,11 @@ status() {
     else
         line sluice down ""; rc=1
     fi
-    for log in "$S3_DATA/$S3_BUCKET"/*/*/_delta_log; do
-        [ -d "$log" ] || continue
-        local last; last="$(ls "$log" | grep -E '^[0-9]+\.json$' | sort | tail -1)"
-        line table "v${last%.json}" "$(dirname "$log" | sed "s|$S3_DATA/|s3://|") last commit $(date -r "$log/$last" +%H:%M:%S)"
-    done
+    local bin="${SLUICE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/sluice}"
+    if [ -x "$bin" ] && port_open "$KAFKA_PORT"; then
+        echo
+        (cd "$ROOT" && "$bin" --config plugins.toml status 2>&1) || rc=1
+    fi
     return $rc
 }
 

@@ -8,6 +8,7 @@
 //! - [`source`]: the Kafka consumer group and topic subscriptions.
 //! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
+//! - [`status`]: `sluice status`, lag and last commit per partition.
 //! - [`harness`]: run real `.wasm` plugins against fixture files (`sluice plugin test`).
 
 pub mod config;
@@ -17,3 +18,4 @@ pub mod replay;
 pub mod runtime;
 pub mod sink;
 pub mod source;
+pub mod status;

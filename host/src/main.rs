@@ -78,6 +78,18 @@ enum Command {
         #[arg(long, env = "SLUICE_DLQ_URI")]
         dlq_uri: Option<String>,
     },
+    /// Per pipeline and partition: offset in Delta, broker high watermark,
+    /// lag, and the table's last commit.
+    Status {
+        #[arg(
+            long,
+            env = "KAFKA_BOOTSTRAP_SERVERS",
+            default_value = "127.0.0.1:9092"
+        )]
+        brokers: String,
+        #[arg(long, env = "SLUICE_TABLE_URI")]
+        table_uri: Option<String>,
+    },
     /// Validate plugins.toml and load every plugin it uses.
     Check,
     /// Work with plugins.
@@ -201,6 +213,23 @@ fn run(cli: Cli) -> Result<()> {
                 );
                 Ok(())
             })
+        }
+        Command::Status { brokers, table_uri } => {
+            let config = load_config(&cli.config)?.with_sink_uris(table_uri.as_deref(), None);
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let rows = rt
+                .block_on(async {
+                    let mut sink = DeltaSink::new(storage_options_from_env());
+                    sluice::status::gather(&config, &brokers, &mut sink).await
+                })
+                .with_context(|| {
+                    format!("reading the status from {brokers} and the Delta tables")
+                })?;
+            print!(
+                "{}",
+                sluice::status::render(&rows, chrono::Utc::now().timestamp_millis())
+            );
+            Ok(())
         }
         Command::Check => {
             let config = load_config(&cli.config)?;

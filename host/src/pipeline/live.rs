@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::sink::dlq::DlqRows;
 use crate::sink::offsets::{app_id, OffsetRanges};
 use crate::sink::{DeltaSink, SinkError};
+use crate::source::consumer::is_no_topic_yet;
 use crate::source::{Assignment, Assignments, Source};
 
 /// Why the live pipeline stopped.
@@ -112,6 +113,10 @@ impl<'c> Live<'c> {
                     Ok(record) => {
                         kafka_backoff.reset();
                         self.accept(record).await?;
+                    }
+                    Err(e) if is_no_topic_yet(&e) => {
+                        tracing::debug!("waiting for a topic to match the pipelines: {e}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                     Err(e) => kafka_backoff.wait(&e.to_string()).await,
                 },

@@ -281,6 +281,32 @@ impl DeltaSink {
         txn_version(&table, app_id).await.map_err(delta)
     }
 
+    /// The latest version of `uri` and when it was committed (ms since the
+    /// epoch), `None` when there is no table there yet.
+    pub async fn last_commit(&self, uri: &str) -> Result<Option<(u64, Option<i64>)>, SinkError> {
+        use futures::StreamExt;
+        let delta = |source| SinkError::Delta {
+            uri: uri.to_string(),
+            source,
+        };
+        let table = DeltaTable::try_from_url_with_storage_options(
+            table_url(uri)?,
+            self.storage_options.clone(),
+        )
+        .await
+        .map_err(delta)?;
+        let Some(version) = table.version() else {
+            return Ok(None);
+        };
+        let mut history = table.history(Some(1));
+        let when = match history.next().await {
+            Some(Ok(info)) => info.timestamp,
+            Some(Err(e)) => return Err(delta(e)),
+            None => None,
+        };
+        Ok(Some((version, when)))
+    }
+
     /// Drop what is buffered for `uri` without committing it.
     pub fn discard(&mut self, uri: &str) -> Result<(), SinkError> {
         if let Some(t) = self.tables.get_mut(uri) {

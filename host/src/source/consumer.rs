@@ -55,7 +55,22 @@ pub struct RebalanceContext {
     events: mpsc::UnboundedSender<Assignment>,
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if is_no_topic_yet(&error) {
+            // A pattern that matches no topic yet (Debezium creates a table's
+            // topic on its first change): normal at start, not an error.
+            tracing::debug!("no subscribed topic exists yet: {reason}");
+        } else {
+            tracing::error!("Kafka client error: {error}: {reason}");
+        }
+    }
+}
+
+/// Whether `error` only says that no topic matches a subscription yet.
+pub fn is_no_topic_yet(error: &KafkaError) -> bool {
+    error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)
+}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -197,4 +212,41 @@ fn to_record(msg: &BorrowedMessage<'_>) -> KafkaRecord {
         value: msg.payload().map(<[u8]>::to_vec),
         headers,
     }
+}
+
+/// Every partition of every topic the broker has, with its high watermark
+/// (for `sluice status`; needs no consumer group).
+pub fn partitions_with_watermarks(
+    bootstrap_servers: &str,
+) -> Result<Vec<(String, i32, i64)>, SourceError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .create()
+        .map_err(|source| SourceError::Create {
+            servers: bootstrap_servers.to_string(),
+            source,
+        })?;
+    let timeout = Duration::from_secs(10);
+    let metadata =
+        consumer
+            .fetch_metadata(None, timeout)
+            .map_err(|source| SourceError::Create {
+                servers: bootstrap_servers.to_string(),
+                source,
+            })?;
+    let mut out = Vec::new();
+    for topic in metadata.topics() {
+        if topic.name().starts_with("__") {
+            continue; // broker-internal topics
+        }
+        for p in topic.partitions() {
+            let high = consumer
+                .fetch_watermarks(topic.name(), p.id(), timeout)
+                .map(|(_, h)| h)
+                .unwrap_or(-1);
+            out.push((topic.name().to_string(), p.id(), high));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
