@@ -24,6 +24,13 @@ fn claims(offsets: std::ops::Range<i64>) -> Vec<sluice::sink::offsets::Claim> {
     r.claims("cdc")
 }
 
+/// A fresh directory and the URI of a table in it (keep the dir alive).
+fn table_location() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = dir.path().join("orders").to_string_lossy().into_owned();
+    (dir, uri)
+}
+
 fn meta() -> serde_json::Map<String, serde_json::Value> {
     serde_json::Map::new()
 }
@@ -49,13 +56,7 @@ async fn rows(uri: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offsets_are_committed_with_the_rows_and_read_back_by_a_new_process() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let uri = dir
-        .path()
-        .join("orders")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
+    let (_dir, uri) = table_location();
     let app = app_id("cdc", "shop.public.orders", 0);
     let mut sink = DeltaSink::new(Default::default());
     assert_eq!(
@@ -83,13 +84,7 @@ async fn offsets_are_committed_with_the_rows_and_read_back_by_a_new_process() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_whose_offsets_are_already_committed_is_not_written_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let uri = dir
-        .path()
-        .join("orders")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
+    let (_dir, uri) = table_location();
     let mut sink = DeltaSink::new(Default::default());
     sink.write(&uri, &batch(0..10)).await.expect("write");
     sink.commit(&uri, &meta(), &claims(0..10))
@@ -125,13 +120,7 @@ async fn a_batch_whose_offsets_are_already_committed_is_not_written_again() {
 async fn two_writers_claiming_the_same_offsets_commit_once() {
     // Two hosts that both hold offsets 0..100 of one partition (a rebalance
     // in flight) race to commit them: exactly one commit lands.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let uri = dir
-        .path()
-        .join("orders")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
+    let (_dir, uri) = table_location();
     let mut setup = DeltaSink::new(Default::default());
     setup
         .write(&uri, &batch(0..0))
