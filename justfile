@@ -95,6 +95,12 @@ plugin-test name input *args: build-plugins
 bench: build-plugins
     cargo bench -p sluice --bench chain
 
+# The live path on the real broker and S3 server: 1M preloaded messages into
+# Delta on disk and on S3, latency at 5,000 changes/s, peak RSS.
+bench-e2e messages="1000000": build-plugins
+    stack/install.sh
+    SLUICE_BENCH_MESSAGES={{messages}} cargo bench -p sluice --bench e2e
+
 # Scaffold a new plugin crate under plugins/NAME.
 new-plugin name:
     @bash "{{root}}/plugins/sdk/template/new-plugin.sh" "{{name}}"

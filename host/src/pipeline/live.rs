@@ -182,6 +182,20 @@ impl<'c> Live<'c> {
         match pos.high {
             Some(high) if record.offset <= high => {
                 self.stats.skipped += 1;
+                if !pos.sought && high - record.offset > 1_000 {
+                    // Far behind the table (a restart that began at an old
+                    // advisory offset): jump instead of reading it all.
+                    if let Err(e) = self.source.seek(&record.topic, record.partition, high + 1) {
+                        tracing::debug!("{e}");
+                    }
+                    self.positions.insert(
+                        tp,
+                        Position {
+                            high: Some(high),
+                            sought: true,
+                        },
+                    );
+                }
                 return Ok(());
             }
             Some(high) if record.offset > high + 1 && !pos.sought => {
