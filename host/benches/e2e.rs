@@ -108,8 +108,24 @@ fn send(p: &BaseProducer, topic: &str, i: usize, value: &Option<Vec<u8>>) {
     }
 }
 
+/// Create `topic` with one partition, as Debezium's topics are here
+/// (`topic.creation.default.partitions=1`); auto-creation would give three.
+fn create_topic(topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", BROKER).create().expect("admin client");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let results = rt
+        .block_on(admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()))
+        .expect("create topic");
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("create {t}: {e}"));
+    }
+}
+
 /// Produce `n` messages to `topic` as fast as the broker takes them.
 fn preload(topic: &str, n: usize) {
+    create_topic(topic);
     let values = fixture_values();
     let p = producer();
     let t = Instant::now();
@@ -230,7 +246,7 @@ fn host(table_uri: &str, group: &str) -> Killed {
             ("AWS_SECRET_ACCESS_KEY", "bench-secret".into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ALLOW_HTTP", "true".into()),
-            ("SLUICE_LOG", "sluice=warn".into()),
+            ("SLUICE_LOG", std::env::var("SLUICE_LOG").unwrap_or_else(|_| "sluice=warn".into())),
         ])
         .stdout(Stdio::null())
         .spawn()
@@ -273,6 +289,7 @@ fn latency(dir: &Path) {
     let values: Vec<_> = fixture_values().into_iter().flatten().map(Some).collect();
     let p = producer();
     // Create the topic and let the host join before the clock starts.
+    create_topic(topic);
     send(&p, topic, 0, &values[0]);
     p.flush(Duration::from_secs(10)).expect("flush");
     let h = host("s3://bench/{table}", "bench-latency");
