@@ -112,11 +112,16 @@ fn send(p: &BaseProducer, topic: &str, i: usize, value: &Option<Vec<u8>>) {
 /// (`topic.creation.default.partitions=1`); auto-creation would give three.
 fn create_topic(topic: &str) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", BROKER).create().expect("admin client");
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", BROKER)
+        .create()
+        .expect("admin client");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let results = rt
-        .block_on(admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()))
+        .block_on(admin.create_topics(
+            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        ))
         .expect("create topic");
     for r in results {
         r.unwrap_or_else(|(t, e)| panic!("create {t}: {e}"));
@@ -246,7 +251,10 @@ fn host(table_uri: &str, group: &str) -> Killed {
             ("AWS_SECRET_ACCESS_KEY", "bench-secret".into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ALLOW_HTTP", "true".into()),
-            ("SLUICE_LOG", std::env::var("SLUICE_LOG").unwrap_or_else(|_| "sluice=warn".into())),
+            (
+                "SLUICE_LOG",
+                std::env::var("SLUICE_LOG").unwrap_or_else(|_| "sluice=warn".into()),
+            ),
         ])
         .stdout(Stdio::null())
         .spawn()
