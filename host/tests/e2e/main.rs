@@ -1,7 +1,7 @@
 //! End-to-end tests on the real local stack (PostgreSQL, nisshi, Debezium in
 //! Kafka Connect, s3s-fs, started by `stack/stack.sh` with private ports):
 //! changes made with SQL arrive in Delta on S3 exactly once, through host
-//! crashes, broker and S3 server restarts, and poison messages.
+//! crashes, broker and S3 server restarts, poison messages and schema changes.
 //!
 //! One test function runs the scenarios in order on one stack (starting a
 //! stack takes ~15 s); each scenario uses its own tables and says which one
@@ -91,6 +91,7 @@ fn changes_reach_delta_exactly_once_through_crashes_restarts_and_poison() {
     host_crashes_lose_and_duplicate_nothing(&mut stack);
     broker_and_s3_restarts_lose_nothing(&stack);
     a_poison_message_is_dead_lettered_and_the_pipeline_goes_on(&stack);
+    schema_changes_evolve_the_table_or_are_dead_lettered(&stack);
     eprintln!(
         "e2e: all scenarios passed ({} host starts)",
         stack.host_starts
@@ -360,4 +361,59 @@ fn a_poison_message_is_dead_lettered_and_the_pipeline_goes_on(stack: &Stack) {
         "the poison offset is not in the table"
     );
     eprintln!("e2e: poison message dead-lettered: {}", dead[0].0);
+}
+
+/// A new nullable column evolves the Delta table; a column whose type
+/// changes incompatibly sends those records to the dead-letter table with
+/// the reason, and the rows around them still arrive.
+fn schema_changes_evolve_the_table_or_are_dead_lettered(stack: &Stack) {
+    stack.sql(
+        "create table e2e_e(id int primary key, qty int); alter table e2e_e replica identity full;",
+    );
+    stack.sql("insert into e2e_e select g, g from generate_series(1, 10) g");
+    stack.eventually(Duration::from_secs(60), || {
+        ChangeLog::of(&stack.table("e2e_e")).exactly([("c", 10), ("u", 0), ("d", 0)])
+    });
+    stack.sql("alter table e2e_e add column note text; insert into e2e_e values (11, 11, 'with a new column')");
+    stack.eventually(Duration::from_secs(60), || {
+        ChangeLog::of(&stack.table("e2e_e")).exactly([("c", 11), ("u", 0), ("d", 0)])
+    });
+    let notes: Vec<String> = stack
+        .table("e2e_e")
+        .iter()
+        .filter_map(|b| {
+            b.column_by_name("note").map(|c| {
+                c.as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        notes,
+        ["with a new column"],
+        "the evolved column holds the new value"
+    );
+    // int → text: Delta cannot widen that; the records become dead letters.
+    stack.sql("alter table e2e_e alter column qty type text using qty::text; insert into e2e_e values (12, 'twelve', 'incompatible')");
+    let reason = stack.eventually(Duration::from_secs(60), || {
+        for b in stack.table("_dead_letters") {
+            let topic = b.column_by_name("topic").expect("topic").as_string::<i32>();
+            let err = b.column_by_name("error").expect("error").as_string::<i32>();
+            for i in 0..b.num_rows() {
+                if !topic.is_null(i) && topic.value(i) == "e2e.public.e2e_e" {
+                    return Ok(err.value(i).to_string());
+                }
+            }
+        }
+        Err("no dead letter for e2e_e yet".to_string())
+    });
+    assert!(
+        reason.contains("qty"),
+        "the reason names the column: {reason}"
+    );
+    eprintln!("e2e: new column evolved the table; incompatible change dead-lettered: {reason}");
 }
