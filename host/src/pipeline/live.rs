@@ -253,19 +253,7 @@ impl<'c> Live<'c> {
         let pipeline = &self.config.pipelines[p];
         let uri = pipeline.table_uri_for(topic);
         let app = app_id(&pipeline.name, topic, partition);
-        let mut backoff = Backoff::new("Delta");
-        let committed = loop {
-            match self.sink.committed_offset(&uri, &app).await {
-                Ok(v) => break v,
-                Err(e) => {
-                    backoff
-                        .wait(&format!(
-                            "reading the committed offset of {app} from {uri}: {e}"
-                        ))
-                        .await
-                }
-            }
-        };
+        let committed = committed_offset_retrying(&mut self.sink, &uri, &app).await;
         if let Some(v) = committed {
             match tokio::task::block_in_place(|| self.source.high_watermark(topic, partition)) {
                 Ok(high) if v >= high => tracing::error!(
@@ -318,11 +306,20 @@ impl<'c> Live<'c> {
         let mut dead = out.dead;
         let mut rows = 0;
         if let Some(batch) = &out.batch {
-            match self.sink.write(&uri, batch).await {
-                Ok(()) => rows = batch.num_rows(),
-                Err(e) => {
-                    tracing::warn!("{e}; the batch's records go to the dead-letter table");
-                    dead.extend(sink_rejections(&records, &dead, &e.to_string()));
+            let mut backoff = Backoff::new("Delta");
+            loop {
+                match self.sink.write(&uri, batch).await {
+                    Ok(()) => {
+                        rows = batch.num_rows();
+                        break;
+                    }
+                    Err(e @ SinkError::Incompatible { .. }) => {
+                        tracing::warn!("{e}; the batch's records go to the dead-letter table");
+                        dead.extend(sink_rejections(&records, &dead, &e.to_string()));
+                        break;
+                    }
+                    // Opening or creating the table needs the object store.
+                    Err(e) => backoff.wait(&format!("writing to {uri}: {e}")).await,
                 }
             }
         }
@@ -387,17 +384,7 @@ impl<'c> Live<'c> {
             let tp = (topic.clone(), partition);
             if !self.dlq_committed.contains_key(&tp) {
                 let app = app_id(&pipeline.name, &topic, partition);
-                let mut backoff = Backoff::new("Delta");
-                let v = loop {
-                    match self.sink.committed_offset(&dlq_uri, &app).await {
-                        Ok(v) => break v,
-                        Err(e) => {
-                            backoff
-                                .wait(&format!("reading {app} from {dlq_uri}: {e}"))
-                                .await
-                        }
-                    }
-                };
+                let v = committed_offset_retrying(&mut self.sink, &dlq_uri, &app).await;
                 self.dlq_committed.insert(tp.clone(), v);
             }
             if self
@@ -448,6 +435,24 @@ impl<'c> Live<'c> {
         }
         for (t, part, last) in ranges.last_offsets() {
             self.dlq_committed.insert((t.to_string(), part), Some(last));
+        }
+    }
+}
+
+/// The committed offset of `app` in `uri`, retried with backoff while the
+/// object store is unavailable.
+async fn committed_offset_retrying(sink: &mut DeltaSink, uri: &str, app: &str) -> Option<i64> {
+    let mut backoff = Backoff::new("Delta");
+    loop {
+        match sink.committed_offset(uri, app).await {
+            Ok(v) => return v,
+            Err(e) => {
+                backoff
+                    .wait(&format!(
+                        "reading the committed offset of {app} from {uri}: {e}"
+                    ))
+                    .await
+            }
         }
     }
 }
