@@ -1,7 +1,7 @@
 //! The live data path, read top to bottom: Kafka records are buffered per
 //! (pipeline, topic); a buffer becomes a batch at `max_records` or after
 //! `max_latency`; the batch runs through the pipeline's chain; dead letters
-//! are committed to the dead-letter table, then the rows to the topic's
+//! are committed to the dead-letter table ([`super::dead_letters`]), then the rows to the topic's
 //! table, each commit carrying the batch's Kafka offsets as `txn` actions
 //! (see [`crate::sink::offsets`]). Only then are the offsets told to Kafka,
 //! as advice.
@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use sluice_plugin_sdk::kafka::{self, KafkaRecord};
 
+use super::dead_letters::{committed_offset_retrying, DeadLetterCommitter};
 use super::progress::Stats;
 use super::retry::Backoff;
-use super::{sink_rejections, Chain, DeadLetter, Origin};
+use super::{sink_rejections, Chain};
 use crate::config::Config;
-use crate::sink::dlq::DlqRows;
 use crate::sink::offsets::{app_id, OffsetRanges};
 use crate::sink::{DeltaSink, SinkError};
 use crate::source::consumer::is_no_topic_yet;
@@ -63,8 +63,7 @@ pub struct Live<'c> {
     /// `(topic, partition)` → where it stands: the highest offset already
     /// taken (buffered or committed), starting from its table's `txn`.
     positions: HashMap<(String, i32), Position>,
-    /// Same for the dead-letter table.
-    dlq_committed: HashMap<(String, i32), Option<i64>>,
+    dlq: DeadLetterCommitter,
     buffers: BTreeMap<(usize, String), Buffer>,
     stats: Stats,
 }
@@ -85,7 +84,7 @@ impl<'c> Live<'c> {
             sink,
             source,
             positions: HashMap::new(),
-            dlq_committed: HashMap::new(),
+            dlq: DeadLetterCommitter::new(config.dlq_uri.clone()),
             buffers: BTreeMap::new(),
             stats: Stats::new(),
         }
@@ -137,7 +136,7 @@ impl<'c> Live<'c> {
                 // Another host may have written them since: look again.
                 for p in &parts {
                     self.positions.remove(p);
-                    self.dlq_committed.remove(p);
+                    self.dlq.forget(p);
                 }
             }
             Assignment::Revoked(parts) => {
@@ -327,7 +326,10 @@ impl<'c> Live<'c> {
         for r in &records {
             ranges.add(&r.topic, r.partition, r.offset);
         }
-        self.commit_dead_letters(p, &raw, &dead).await;
+        let pipeline_name = self.config.pipelines[p].name.clone();
+        self.dlq
+            .commit(&mut self.sink, &pipeline_name, &raw, &dead)
+            .await;
         let metadata = self.chains[p].commit_metadata(&pipeline.name);
         let claims = ranges.claims(&pipeline.name);
         let mut backoff = Backoff::new("Delta");
@@ -358,122 +360,4 @@ impl<'c> Live<'c> {
         self.stats.batch(records.len(), rows, dead.len());
         Ok(())
     }
-
-    /// Commit the dead letters not already in the dead-letter table.
-    async fn commit_dead_letters(
-        &mut self,
-        p: usize,
-        raw: &sluice_plugin_sdk::RecordBatch,
-        dead: &[DeadLetter],
-    ) {
-        if dead.is_empty() {
-            return;
-        }
-        let pipeline = &self.config.pipelines[p];
-        let dlq_uri = self.config.dlq_uri.clone();
-        let mut rows = DlqRows::default();
-        let mut ranges = OffsetRanges::default();
-        for d in dead {
-            let Origin::Raw(i) = d.origin else {
-                rows.push(&pipeline.name, Some(raw), d);
-                continue;
-            };
-            let Some((topic, partition, offset)) = coordinates(raw, i) else {
-                continue;
-            };
-            let tp = (topic.clone(), partition);
-            if !self.dlq_committed.contains_key(&tp) {
-                let app = app_id(&pipeline.name, &topic, partition);
-                let v = committed_offset_retrying(&mut self.sink, &dlq_uri, &app).await;
-                self.dlq_committed.insert(tp.clone(), v);
-            }
-            if self
-                .dlq_committed
-                .get(&tp)
-                .copied()
-                .flatten()
-                .is_some_and(|v| offset <= v)
-            {
-                continue; // written before a crash; not again
-            }
-            ranges.add(&topic, partition, offset);
-            rows.push(&pipeline.name, Some(raw), d);
-        }
-        if rows.is_empty() {
-            return;
-        }
-        let now = chrono::Utc::now().timestamp_micros();
-        let batch = match rows.finish(now) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("cannot build the dead-letter batch: {e}");
-                return;
-            }
-        };
-        let mut meta = serde_json::Map::new();
-        meta.insert("sluice.table".into(), "dead-letters".into());
-        let claims = ranges.claims(&pipeline.name);
-        let mut backoff = Backoff::new("Delta");
-        loop {
-            let result = match self.sink.write(&dlq_uri, &batch).await {
-                Ok(()) => self.sink.commit(&dlq_uri, &meta, &claims).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(_) => break,
-                Err(e @ SinkError::AlreadyCommitted { .. }) => {
-                    tracing::warn!("{e}");
-                    break;
-                }
-                Err(e) => {
-                    let _ = self.sink.discard(&dlq_uri);
-                    backoff
-                        .wait(&format!("committing dead letters to {dlq_uri}: {e}"))
-                        .await;
-                }
-            }
-        }
-        for (t, part, last) in ranges.last_offsets() {
-            self.dlq_committed.insert((t.to_string(), part), Some(last));
-        }
-    }
-}
-
-/// The committed offset of `app` in `uri`, retried with backoff while the
-/// object store is unavailable.
-async fn committed_offset_retrying(sink: &mut DeltaSink, uri: &str, app: &str) -> Option<i64> {
-    let mut backoff = Backoff::new("Delta");
-    loop {
-        match sink.committed_offset(uri, app).await {
-            Ok(v) => return v,
-            Err(e) => {
-                backoff
-                    .wait(&format!(
-                        "reading the committed offset of {app} from {uri}: {e}"
-                    ))
-                    .await
-            }
-        }
-    }
-}
-
-/// Topic, partition and offset of row `i` of a raw Kafka batch.
-fn coordinates(raw: &sluice_plugin_sdk::RecordBatch, i: usize) -> Option<(String, i32, i64)> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Int32Type, Int64Type};
-    use sluice_plugin_sdk::kafka_columns as k;
-    let topic = raw.column_by_name(k::TOPIC)?.as_string_opt::<i32>()?;
-    let partition = raw
-        .column_by_name(k::PARTITION)?
-        .as_primitive_opt::<Int32Type>()?;
-    let offset = raw
-        .column_by_name(k::OFFSET)?
-        .as_primitive_opt::<Int64Type>()?;
-    (i < raw.num_rows()).then(|| {
-        (
-            topic.value(i).to_string(),
-            partition.value(i),
-            offset.value(i),
-        )
-    })
 }

@@ -4,6 +4,7 @@
 //! [`live`] drives it from Kafka into Delta, exactly once.
 
 pub mod chain;
+pub mod dead_letters;
 pub mod live;
 pub mod loader;
 pub mod progress;
