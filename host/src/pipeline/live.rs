@@ -184,23 +184,16 @@ impl<'c> Live<'c> {
                 if !pos.sought && high - record.offset > 1_000 {
                     // Far behind the table (a restart that began at an old
                     // advisory offset): jump instead of reading it all.
-                    if let Err(e) = self.source.seek(&record.topic, record.partition, high + 1) {
+                    if let Err(e) = self.seek_past(tp, high) {
                         tracing::debug!("{e}");
                     }
-                    self.positions.insert(
-                        tp,
-                        Position {
-                            high: Some(high),
-                            sought: true,
-                        },
-                    );
                 }
                 return Ok(());
             }
             Some(high) if record.offset > high + 1 && !pos.sought => {
                 // Delivered past where the table stands (the consumer began
                 // at Kafka's advisory offset): go back, drop this one.
-                match self.source.seek(&record.topic, record.partition, high + 1) {
+                match self.seek_past(tp, high) {
                     Ok(()) => tracing::info!(
                         "{}[{}]: offset {} arrived first; seeking back to {}",
                         record.topic,
@@ -210,13 +203,6 @@ impl<'c> Live<'c> {
                     ),
                     Err(e) => tracing::warn!("{e}; will try again"),
                 }
-                self.positions.insert(
-                    tp,
-                    Position {
-                        high: Some(high),
-                        sought: true,
-                    },
-                );
                 return Ok(());
             }
             _ => {}
@@ -242,6 +228,24 @@ impl<'c> Live<'c> {
             self.flush(key).await?;
         }
         Ok(())
+    }
+
+    /// Continue `tp` right after `high` (the table's offset) and remember
+    /// that a seek was asked for, so a real gap after it is accepted.
+    fn seek_past(
+        &mut self,
+        tp: (String, i32),
+        high: i64,
+    ) -> Result<(), crate::source::SourceError> {
+        let result = self.source.seek(&tp.0, tp.1, high + 1);
+        self.positions.insert(
+            tp,
+            Position {
+                high: Some(high),
+                sought: true,
+            },
+        );
+        result
     }
 
     /// Where `topic`/`partition` resumes: its table's `txn` version (the
