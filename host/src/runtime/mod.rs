@@ -5,7 +5,9 @@
 
 mod bindings;
 pub mod cache;
+mod component;
 mod engine;
+pub mod generator;
 mod limits;
 mod plugin;
 
@@ -13,6 +15,7 @@ use std::path::PathBuf;
 
 pub use bindings::WIT_PACKAGE;
 pub use engine::SandboxEngine;
+pub use generator::{GeneratorPlugin, GeneratorSpec};
 pub use limits::Limits;
 pub use plugin::{CallError, GuestOutput, Instance, Plugin, PluginInfo, PluginSpec};
 
@@ -55,8 +58,12 @@ pub enum LoadError {
         found: String,
         expected: String,
     },
-    #[error("{} is a component but not a sluice transform plugin: it does not export sluice:plugin/transform (exports: {exports})", path.display())]
-    NotAPlugin { path: PathBuf, exports: String },
+    #[error("{} is a component but not the right kind of sluice plugin: it does not export {wanted} (exports: {exports})", path.display())]
+    NotAPlugin {
+        path: PathBuf,
+        wanted: &'static str,
+        exports: String,
+    },
     #[error("cannot link {}: {reason} (plugins get WASI without files, env or network)", path.display())]
     Link { path: PathBuf, reason: String },
     #[error("{} has sha256 {actual}, but plugins.toml pins {expected}", path.display())]

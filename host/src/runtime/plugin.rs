@@ -6,15 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::InstancePre;
+use wasmtime::Store;
 
-use super::bindings::{Transformer, TransformerPre, TRANSFORM_EXPORT, WIT_PACKAGE};
+use super::bindings::exports::sluice::plugin::transform::{Guest, GuestIndices};
+use super::bindings::TRANSFORM_EXPORT;
+use super::component::{self, classify, HostState};
 use super::engine::SandboxEngine;
-use super::limits::{Limits, MemoryLimiter};
-use super::{cache, LoadError, TrapKind};
+use super::limits::Limits;
+use super::LoadError;
+use super::TrapKind;
 
 /// What a plugin says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +34,8 @@ pub struct Plugin {
     pub info: PluginInfo,
     pub limits: Limits,
     config_json: String,
-    pre: TransformerPre<HostState>,
+    pre: InstancePre<HostState>,
+    indices: GuestIndices,
     engine: Arc<SandboxEngine>,
 }
 
@@ -44,22 +46,6 @@ impl std::fmt::Debug for Plugin {
             .field("path", &self.path)
             .field("info", &self.info)
             .finish_non_exhaustive()
-    }
-}
-
-/// Per-Store state: an empty WASI context (no files, env, network) and limits.
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: MemoryLimiter,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
     }
 }
 
@@ -84,38 +70,19 @@ impl Plugin {
         cache_dir: Option<&Path>,
     ) -> Result<Arc<Plugin>, LoadError> {
         let path = &spec.path;
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let sha256 = hex::encode(Sha256::digest(&wasm));
-        if let Some(pin) = &spec.sha256 {
-            if !pin.eq_ignore_ascii_case(&sha256) {
-                return Err(LoadError::Sha256Mismatch {
-                    path: path.clone(),
-                    expected: pin.clone(),
-                    actual: sha256,
-                });
-            }
-        }
-        let (component, _hit) = cache::load_or_compile(engine.engine(), cache_dir, &sha256, &wasm)
-            .map_err(|e| LoadError::NotAComponent {
-                path: path.clone(),
-                reason: not_a_component_reason(&wasm, &e),
-            })?;
-        check_exports(&component, engine, path)?;
-        let mut linker = Linker::<HostState>::new(engine.engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Link {
+        let linked = component::link(
+            engine,
+            path,
+            spec.sha256.as_deref(),
+            TRANSFORM_EXPORT,
+            cache_dir,
+        )?;
+        let indices = GuestIndices::new(&linked.pre).map_err(|e| LoadError::Link {
             path: path.clone(),
             reason: format!("{e:#}"),
         })?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(TransformerPre::new)
-            .map_err(|e| LoadError::Link {
-                path: path.clone(),
-                reason: format!("{e:#}"),
-            })?;
+        let sha256 = linked.sha256;
+        let pre = linked.pre;
         let mut plugin = Plugin {
             id: spec.id.clone(),
             path: path.clone(),
@@ -128,6 +95,7 @@ impl Plugin {
             limits: spec.limits,
             config_json: spec.config_json.clone(),
             pre,
+            indices,
             engine: engine.clone(),
         };
         let (_, info) = plugin.instantiate_raw()?;
@@ -140,21 +108,9 @@ impl Plugin {
         format!("{}@{}", self.info.name, self.info.version)
     }
 
-    fn new_store(&self) -> Store<HostState> {
-        let state = HostState {
-            wasi: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(self.limits.memory_bytes),
-        };
-        let mut store = Store::new(self.engine.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_timeout));
-        store
-    }
-
     /// Instantiate, describe and init.
-    fn instantiate_raw(&self) -> Result<((Store<HostState>, Transformer), PluginInfo), LoadError> {
-        let mut store = self.new_store();
+    fn instantiate_raw(&self) -> Result<((Store<HostState>, Guest), PluginInfo), LoadError> {
+        let mut store = component::new_store(&self.engine, &self.limits);
         let fail = |store: &Store<HostState>, e: wasmtime::Error| LoadError::Trap {
             plugin: self.id.clone(),
             kind: classify(store, &e),
@@ -163,8 +119,9 @@ impl Plugin {
         let bindings = self
             .pre
             .instantiate(&mut store)
+            .and_then(|instance| self.indices.load(&mut store, &instance))
             .map_err(|e| fail(&store, e))?;
-        let t = bindings.sluice_plugin_transform();
+        let t = &bindings;
         let info = t.call_describe(&mut store).map_err(|e| fail(&store, e))?;
         store.set_epoch_deadline(SandboxEngine::ticks(self.limits.call_timeout));
         t.call_init(&mut store, &self.config_json)
@@ -192,64 +149,6 @@ impl Plugin {
     }
 }
 
-/// Why `wasm` is not a component, in words that say what to do.
-fn not_a_component_reason(wasm: &[u8], e: &wasmtime::Error) -> String {
-    const MAGIC: &[u8] = b"\0asm";
-    match wasm.get(..8) {
-        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
-            "it is a core Wasm module, not a component: build the plugin for the wasm32-wasip2 target (`just build-plugins`)".into()
-        }
-        Some(head) if head.starts_with(MAGIC) => format!("{e:#}"),
-        _ => "it is not WebAssembly at all (no `\\0asm` header)".into(),
-    }
-}
-
-/// Refuse components that do not export this host's transform interface,
-/// naming the WIT version they were built for.
-fn check_exports(
-    component: &wasmtime::component::Component,
-    engine: &SandboxEngine,
-    path: &Path,
-) -> Result<(), LoadError> {
-    let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine.engine())
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let wanted = format!(
-        "{TRANSFORM_EXPORT}@{}",
-        WIT_PACKAGE.rsplit('@').next().unwrap_or_default()
-    );
-    if exports.iter().any(|e| e == &wanted) {
-        return Ok(());
-    }
-    match exports.iter().find(|e| e.starts_with(TRANSFORM_EXPORT)) {
-        Some(found) => Err(LoadError::WrongWit {
-            path: path.to_path_buf(),
-            found: found.clone(),
-            expected: wanted,
-        }),
-        None => Err(LoadError::NotAPlugin {
-            path: path.to_path_buf(),
-            exports: exports.join(", "),
-        }),
-    }
-}
-
-/// What kind of failure an error from a call was.
-fn classify(store: &Store<HostState>, e: &wasmtime::Error) -> TrapKind {
-    if store.data().limiter.denied.is_some() {
-        return TrapKind::OutOfMemory;
-    }
-    match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => TrapKind::Timeout,
-        Some(Trap::UnreachableCodeReached) => TrapKind::Panic,
-        Some(_) => TrapKind::Other,
-        None if format!("{e:#}").contains("memory") => TrapKind::OutOfMemory,
-        None => TrapKind::Other,
-    }
-}
-
 /// One plugin's output for one batch.
 #[derive(Debug)]
 pub struct GuestOutput {
@@ -273,7 +172,7 @@ pub enum CallError {
 pub struct Instance {
     plugin: Arc<Plugin>,
     store: Store<HostState>,
-    bindings: Transformer,
+    bindings: Guest,
 }
 
 impl std::fmt::Debug for Instance {
@@ -293,10 +192,7 @@ impl Instance {
     pub fn process(&mut self, ipc: &[u8]) -> Result<GuestOutput, CallError> {
         self.store
             .set_epoch_deadline(SandboxEngine::ticks(self.plugin.limits.call_timeout));
-        let result = self
-            .bindings
-            .sluice_plugin_transform()
-            .call_process(&mut self.store, ipc);
+        let result = self.bindings.call_process(&mut self.store, ipc);
         match result {
             Ok(Ok(out)) => Ok(GuestOutput {
                 batch: out.batch,

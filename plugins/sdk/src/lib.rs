@@ -1,4 +1,4 @@
-//! Guest-side SDK for Sluice transform plugins.
+//! Guest-side SDK for Sluice plugins: transforms and generators.
 //!
 //! A plugin is a type implementing [`Transform`]: it is built from its
 //! `[config]` table and turns one Arrow [`RecordBatch`] into another. The SDK
@@ -11,8 +11,12 @@
 //! - [`kafka`]: the raw Kafka batch schema and the capture-file format.
 //! - [`row`]: a row-wise helper for plugins that think in records, not columns.
 //! - [`shell`]: the functions the export shell calls; testable natively.
-//! - `bindings` (wasm32 only): the wit-bindgen output for `sluice:plugin`.
+//! - [`generator`]: the [`generator::Generator`] trait and its types, for
+//!   business simulations exported with [`export_generator!`].
+//! - `bindings`, `generator_bindings` (wasm32 only): the wit-bindgen output
+//!   for the `transformer` and `generator` worlds of `sluice:plugin`.
 
+pub mod generator;
 pub mod ipc;
 pub mod kafka;
 pub mod row;
@@ -28,6 +32,19 @@ pub mod bindings {
         pub_export_macro: true,
         default_bindings_module: "sluice_plugin_sdk::bindings",
         export_macro_name: "export",
+    });
+}
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+#[allow(unsafe_code, clippy::all)]
+pub mod generator_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "generator",
+        pub_export_macro: true,
+        default_bindings_module: "sluice_plugin_sdk::generator_bindings",
+        export_macro_name: "export_generate",
     });
 }
 
@@ -150,6 +167,64 @@ macro_rules! export_transform {
             }
 
             $crate::bindings::export!(Shell with_types_in $crate::bindings);
+        };
+    };
+}
+
+/// Export a [`generator::Generator`] implementation as the plugin's
+/// `generate` interface. On native targets this expands to nothing.
+#[macro_export]
+macro_rules! export_generator {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        const _: () = {
+            use $crate::generator::wit;
+            use $crate::generator_bindings::exports::sluice::plugin::generate::{
+                Guest, Op, PluginInfo, Table, TableState,
+            };
+
+            ::std::thread_local! {
+                static STATE: ::std::cell::RefCell<Option<$ty>> = const { ::std::cell::RefCell::new(None) };
+            }
+
+            fn with<R>(f: impl FnOnce(&mut $ty) -> Result<R, String>) -> Result<R, String> {
+                STATE.with(|s| match s.borrow_mut().as_mut() {
+                    Some(g) => f(g),
+                    None => Err("called before init".to_string()),
+                })
+            }
+
+            struct Shell;
+
+            impl Guest for Shell {
+                fn describe() -> PluginInfo {
+                    use $crate::generator::Generator as _;
+                    PluginInfo {
+                        name: <$ty>::NAME.into(),
+                        version: <$ty>::VERSION.into(),
+                        description: <$ty>::DESCRIPTION.into(),
+                    }
+                }
+
+                fn init(seed: u64, config: String) -> Result<Vec<Table>, String> {
+                    let (g, tables) = $crate::generator::init::<$ty>(seed, &config)?;
+                    STATE.with(|s| *s.borrow_mut() = Some(g));
+                    Ok(tables.into_iter().map(wit::table).collect())
+                }
+
+                fn resume(state: Vec<TableState>) -> Result<(), String> {
+                    let state: Vec<_> = state.into_iter().map(wit::state).collect();
+                    with(|g| $crate::generator::Generator::resume(g, &state))
+                }
+
+                fn tick(budget: u32) -> Result<Vec<Op>, String> {
+                    let ops = with(|g| $crate::generator::Generator::tick(g, budget))?;
+                    Ok(ops.into_iter().map(wit::op).collect())
+                }
+            }
+
+            $crate::generator_bindings::export_generate!(Shell with_types_in $crate::generator_bindings);
         };
     };
 }

@@ -1,5 +1,5 @@
 //! A purpose-built bad plugin: a well-formed transform, but built against
-//! `sluice:plugin@0.2.0` (its own `wit/`), so the host (0.1.0) must refuse
+//! `sluice:plugin@0.1.0` (its own `wit/`), so the host (0.2.0) must refuse
 //! it at load time with a message naming both versions.
 
 #[cfg(target_arch = "wasm32")]
@@ -15,7 +15,7 @@ mod bindings {
         fn describe() -> PluginInfo {
             PluginInfo {
                 name: "wrong-wit".into(),
-                version: "0.2.0".into(),
+                version: "0.1.0".into(),
                 description: "built for another WIT".into(),
             }
         }
