@@ -9,11 +9,17 @@
 //! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
 //! - [`status`]: `sluice status`, lag and last commit per partition.
+//! - [`generator`]: `sluice generate`, a generator plugin driving PostgreSQL.
+//! - [`load`]: `sluice load`, a CSV file into a PostgreSQL table in one transaction.
+//! - [`postgres`]: connecting, column types and table DDL shared by both.
 //! - [`harness`]: run real `.wasm` plugins against fixture files (`sluice plugin test`).
 
 pub mod config;
+pub mod generator;
 pub mod harness;
+pub mod load;
 pub mod pipeline;
+pub mod postgres;
 pub mod replay;
 pub mod runtime;
 pub mod sink;

@@ -17,6 +17,8 @@ use sluice::sink::DeltaSink;
 use sluice::source::{topics, Source, SourceConfig};
 use sluice::{harness, replay};
 
+mod cmd;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sluice",
@@ -92,6 +94,11 @@ enum Command {
     },
     /// Validate plugins.toml and load every plugin it uses.
     Check,
+    /// Drive PostgreSQL with a generator plugin: create its tables, then run
+    /// its operations at a target rate (Ctrl-C stops after a transaction).
+    Generate(cmd::generate::GenerateArgs),
+    /// Load a CSV file into a PostgreSQL table in one transaction.
+    Load(cmd::load::LoadArgs),
     /// Work with plugins.
     Plugin {
         #[command(subcommand)]
@@ -179,6 +186,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let config =
                 load_config(&cli.config)?.with_sink_uris(table_uri.as_deref(), dlq_uri.as_deref());
+            if config.pipelines.is_empty() {
+                bail!(
+                    "{} defines no [[pipelines]]: nothing to run",
+                    cli.config.display()
+                );
+            }
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
             let plugins = load_plugins(&config, &engine, &cache_dir)?;
             let chains =
@@ -231,6 +244,8 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Generate(args) => cmd::generate::run(&cli.config, &cache_dir, args),
+        Command::Load(args) => cmd::load::run(&cli.config, &cache_dir, args),
         Command::Check => {
             let config = load_config(&cli.config)?;
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
@@ -292,7 +307,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Completes on Ctrl-C or SIGTERM (what `just down` sends).
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -11,7 +11,10 @@ use globset::{Glob, GlobSetBuilder};
 use toml::Spanned;
 
 use super::raw::{RawBatch, RawConfig, RawLimits};
-use super::{BatchConfig, Config, PipelineConfig, DEFAULT_DLQ_URI, DEFAULT_TABLE_URI};
+use super::{
+    BatchConfig, Config, GeneratorConfig, PipelineConfig, DEFAULT_DLQ_URI, DEFAULT_SEED,
+    DEFAULT_TABLE_URI,
+};
 use crate::runtime::{Limits, PluginSpec};
 
 /// One problem in the file.
@@ -59,6 +62,18 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The parts of a plugin's table that [`Checker::plugin`] checks.
+struct PluginFields<'a> {
+    section: &'static str,
+    id: &'a String,
+    wasm: &'a Spanned<String>,
+    sha256: Option<&'a Spanned<String>>,
+    config: &'a toml::Table,
+    limits: &'a RawLimits,
+    base_dir: &'a Path,
+    default_limits: Limits,
+}
+
 struct Checker<'t> {
     text: &'t str,
     problems: Vec<Problem>,
@@ -103,6 +118,42 @@ impl Checker<'_> {
             }
         }
         out
+    }
+
+    /// The checked spec of a `[plugins.ID]` or `[generators.ID]` table.
+    fn plugin(&mut self, p: PluginFields<'_>) -> PluginSpec {
+        let PluginFields { section, id, .. } = p;
+        if !valid_name(id) {
+            self.at(
+                p.wasm,
+                format!(
+                    "{} name `{id}` must be letters, digits, `-` or `_`",
+                    section.trim_end_matches('s')
+                ),
+            );
+        }
+        let path = p.base_dir.join(p.wasm.get_ref());
+        if !path.is_file() {
+            self.at(p.wasm, format!("{section}.{id}.wasm: {} does not exist (build plugins with `just build-plugins`)", path.display()));
+        }
+        if let Some(sha) = p.sha256 {
+            if sha.get_ref().len() != 64 || !sha.get_ref().chars().all(|ch| ch.is_ascii_hexdigit())
+            {
+                self.at(sha, format!("{section}.{id}.sha256 must be 64 hex digits"));
+            }
+        }
+        let limits = self.limits(
+            p.limits,
+            p.default_limits,
+            &format!("{section}.{id}.limits"),
+        );
+        PluginSpec {
+            id: id.clone(),
+            path,
+            sha256: p.sha256.map(|s| s.get_ref().clone()),
+            config_json: serde_json::to_string(p.config).unwrap_or_else(|_| "{}".into()),
+            limits,
+        }
     }
 
     fn batch(&mut self, raw: &RawBatch, base: BatchConfig, key: &str) -> BatchConfig {
@@ -166,37 +217,35 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
 
     let mut plugins = BTreeMap::new();
     for (id, p) in &raw.plugins {
-        if !valid_name(id) {
-            c.at(
-                &p.wasm,
-                format!("plugin name `{id}` must be letters, digits, `-` or `_`"),
-            );
-        }
-        let path = base_dir.join(p.wasm.get_ref());
-        if !path.is_file() {
-            c.at(&p.wasm, format!("plugins.{id}.wasm: {} does not exist (build plugins with `just build-plugins`)", path.display()));
-        }
-        if let Some(sha) = &p.sha256 {
-            if sha.get_ref().len() != 64 || !sha.get_ref().chars().all(|ch| ch.is_ascii_hexdigit())
-            {
-                c.at(sha, format!("plugins.{id}.sha256 must be 64 hex digits"));
-            }
-        }
-        let limits = c.limits(&p.limits, default_limits, &format!("plugins.{id}.limits"));
-        let config_json = serde_json::to_string(&p.config).unwrap_or_else(|_| "{}".into());
-        plugins.insert(
-            id.clone(),
-            PluginSpec {
-                id: id.clone(),
-                path,
-                sha256: p.sha256.as_ref().map(|s| s.get_ref().clone()),
-                config_json,
-                limits,
-            },
-        );
+        let spec = c.plugin(PluginFields {
+            section: "plugins",
+            id,
+            wasm: &p.wasm,
+            sha256: p.sha256.as_ref(),
+            config: &p.config,
+            limits: &p.limits,
+            base_dir: &base_dir,
+            default_limits,
+        });
+        plugins.insert(id.clone(), spec);
+    }
+    let mut generators = BTreeMap::new();
+    for (id, g) in &raw.generators {
+        let spec = c.plugin(PluginFields {
+            section: "generators",
+            id,
+            wasm: &g.wasm,
+            sha256: g.sha256.as_ref(),
+            config: &g.config,
+            limits: &g.limits,
+            base_dir: &base_dir,
+            default_limits,
+        });
+        let seed = g.seed.as_ref().map_or(DEFAULT_SEED, |s| *s.get_ref());
+        generators.insert(id.clone(), GeneratorConfig { spec, seed });
     }
 
-    if raw.pipelines.is_empty() {
+    if raw.pipelines.is_empty() && raw.generators.is_empty() {
         c.problems.push(Problem {
             at: None,
             message: "no [[pipelines]] defined: add at least one".into(),
@@ -284,6 +333,7 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
             dlq_uri,
             plugins,
             pipelines,
+            generators,
         })
     } else {
         Err(ConfigError {

@@ -1,5 +1,6 @@
-//! plugins.toml: pipelines (topic patterns → plugin chain → Delta table) and
-//! each plugin's file, limits and `[config]`. Parsing is strict
+//! plugins.toml: pipelines (topic patterns → plugin chain → Delta table),
+//! each plugin's file, limits and `[config]`, and the generator plugins of
+//! `sluice generate`. Parsing is strict
 //! (`deny_unknown_fields`); validation reports every problem at once with its
 //! line and column. [`raw`] is the file as written, [`compile`] turns it into
 //! the validated [`Config`].
@@ -21,6 +22,8 @@ pub use compile::{compile, ConfigError, Problem};
 pub const DEFAULT_TABLE_URI: &str = "lake/{table}";
 /// Default dead-letter table location.
 pub const DEFAULT_DLQ_URI: &str = "lake/_dead_letters";
+/// A generator's seed when plugins.toml gives none.
+pub const DEFAULT_SEED: u64 = 42;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -29,6 +32,15 @@ pub struct Config {
     pub dlq_uri: String,
     pub plugins: BTreeMap<String, PluginSpec>,
     pub pipelines: Vec<PipelineConfig>,
+    /// `[generators.NAME]`: plugins for `sluice generate`.
+    pub generators: BTreeMap<String, GeneratorConfig>,
+}
+
+/// A generator plugin and its default seed.
+#[derive(Debug, Clone)]
+pub struct GeneratorConfig {
+    pub spec: PluginSpec,
+    pub seed: u64,
 }
 
 /// How records are cut into batches.

@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub plugins: BTreeMap<String, RawPlugin>,
     #[serde(default)]
     pub pipelines: Vec<RawPipeline>,
+    #[serde(default)]
+    pub generators: BTreeMap<String, RawGenerator>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,4 +64,17 @@ pub struct RawPipeline {
     pub table_uri: Option<Spanned<String>>,
     #[serde(default)]
     pub batch: RawBatch,
+}
+
+/// `[generators.NAME]`: a generator plugin for `sluice generate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGenerator {
+    pub wasm: Spanned<String>,
+    pub sha256: Option<Spanned<String>>,
+    pub seed: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub config: toml::Table,
+    #[serde(default)]
+    pub limits: RawLimits,
 }

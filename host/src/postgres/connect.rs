@@ -1,0 +1,52 @@
+//! Connecting to PostgreSQL: `--database-url` when given, else the libpq
+//! environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`),
+//! which `.env` sets for the local stack.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("bad database URL: {0}")]
+    Url(sqlx::Error),
+    #[error("cannot connect to PostgreSQL at {target}: {source} (is it running? `just up` starts one; set --database-url or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE)")]
+    Connect { target: String, source: sqlx::Error },
+}
+
+fn options(url: Option<&str>) -> Result<PgConnectOptions, ConnectError> {
+    match url {
+        Some(u) => PgConnectOptions::from_str(u).map_err(ConnectError::Url),
+        None => Ok(PgConnectOptions::new()),
+    }
+}
+
+/// `user@host:port/database`, for messages (never the password).
+pub fn describe_target(url: Option<&str>) -> String {
+    match options(url) {
+        Ok(o) => format!(
+            "{}@{}:{}/{}",
+            o.get_username(),
+            o.get_host(),
+            o.get_port(),
+            o.get_database().unwrap_or("(default)")
+        ),
+        Err(_) => "(bad URL)".into(),
+    }
+}
+
+/// A small pool (the driver runs one transaction at a time).
+pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
+    let opts = options(url)?;
+    PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+        .map_err(|source| ConnectError::Connect {
+            target: describe_target(url),
+            source,
+        })
+}

@@ -1,0 +1,131 @@
+//! A private PostgreSQL for the generator tests: `stack/stack.sh postgres`
+//! with its own port and data directory, one database per scenario, the
+//! `sluice` binary run against it, and `psql` to look at the result.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const PORT: &str = "55452";
+
+/// A running cluster; dropping it stops it and removes its data.
+pub struct Postgres {
+    pub root: PathBuf,
+    state: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let state = tempfile::Builder::new()
+            .prefix("sluice-generate-")
+            .tempdir()
+            .expect("state dir");
+        let pg = Postgres { root, state };
+        assert!(
+            pg.script("postgres").success(),
+            "starting PostgreSQL failed"
+        );
+        pg
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SLUICE_STATE", self.state.path().display().to_string()),
+            (
+                "SLUICE_PG_DATA",
+                format!("/tmp/sluice-generate-{}/pg", std::process::id()),
+            ),
+            ("PGHOST", "127.0.0.1".into()),
+            ("PGPORT", PORT.into()),
+            ("PGUSER", "postgres".into()),
+            ("PGPASSWORD", "postgres".into()),
+            ("PGDATABASE", "postgres".into()),
+        ]
+    }
+
+    fn script(&self, arg: &str) -> std::process::ExitStatus {
+        Command::new("bash")
+            .arg(self.root.join("stack/stack.sh"))
+            .arg(arg)
+            .envs(self.env())
+            .status()
+            .expect("run stack/stack.sh")
+    }
+
+    /// A fresh, empty database.
+    pub fn database(&self, name: &str) -> Db<'_> {
+        self.psql("postgres", &format!("drop database if exists {name}"));
+        self.psql("postgres", &format!("create database {name}"));
+        Db {
+            pg: self,
+            name: name.to_string(),
+        }
+    }
+
+    fn psql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
+            .envs(self.env())
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql failed on {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.script("down");
+        let _ = std::fs::remove_dir_all(format!("/tmp/sluice-generate-{}", std::process::id()));
+    }
+}
+
+/// One database of the cluster.
+pub struct Db<'a> {
+    pg: &'a Postgres,
+    pub name: String,
+}
+
+impl Db<'_> {
+    pub fn sql(&self, sql: &str) -> String {
+        self.pg.psql(&self.name, sql)
+    }
+
+    pub fn count(&self, table: &str) -> u64 {
+        self.sql(&format!("select count(*) from {table}"))
+            .parse()
+            .expect("count")
+    }
+
+    /// `sluice ARGS` with this database as PGDATABASE and the tests' plugins.toml.
+    pub fn sluice(&self, args: &[&str]) -> Output {
+        let config = self.pg.root.join("host/tests/generate/plugins.toml");
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(&self.pg.root)
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .envs(self.pg.env())
+            .env("PGDATABASE", &self.name)
+            .env_remove("DATABASE_URL")
+            .env_remove("GENERATOR_RATE")
+            .env_remove("GENERATOR_SEED")
+            .output()
+            .expect("run sluice")
+    }
+}
