@@ -5,7 +5,8 @@
 # order, each behind a health check; `down` stops only what `up` started (by
 # pid, in reverse); `status` shows each one's health.
 #
-# usage: stack/stack.sh up|down|status (up starts only what is not running)
+# usage: stack/stack.sh up|down|status|postgres (up starts only what is not
+# running; postgres starts just the database, for the generator tests)
 # Every setting comes from .env or the environment (ports, SLUICE_STATE for
 # the state directory, SLUICE_NO_HOST=1 to start everything but the host).
 source "$(dirname "$0")/lib.sh"
@@ -166,6 +167,22 @@ host_up() {
     say "sluice: running; tables under ${SLUICE_TABLE_URI%/*}/ (log $LOGS/sluice.log)"
 }
 
+# The generator plugin (GENERATOR_PLUGIN of plugins.toml, default shop) at
+# GENERATOR_RATE; an empty rate leaves it off.
+generator_up() {
+    if [ -z "${GENERATOR_RATE:-}" ]; then
+        say "generator: off (GENERATOR_RATE is empty)"
+        return 0
+    fi
+    local bin="${SLUICE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/sluice}"
+    if ! alive generator; then
+        (cd "$ROOT" && start_bg generator "$bin" --config plugins.toml generate \
+            --plugin "${GENERATOR_PLUGIN:-shop}" --rate "$GENERATOR_RATE")
+    fi
+    wait_for generator 60 grep -q "generating with" "$LOGS/generator.log"
+    say "generator: ${GENERATOR_PLUGIN:-shop} at $GENERATOR_RATE into $PGDATABASE (log $LOGS/generator.log)"
+}
+
 up() {
     postgres_up
     s3_up
@@ -176,12 +193,14 @@ up() {
         return 0
     fi
     host_up
-    say "stack up. Try:"
-    say "  psql -h 127.0.0.1 -p $PGPORT -U $PGUSER $PGDATABASE -c \"create table t(id int primary key, v text); alter table t replica identity full; insert into t values (1, 'hello')\""
-    say "  then the row is in ${SLUICE_TABLE_URI//\{table\}/t} (files under $S3_DATA/$S3_BUCKET/)"
+    generator_up
+    say "stack up. The shop's tables (customers, products, orders, order_items) land in"
+    say "  ${SLUICE_TABLE_URI//\{table\}/<table>} (files under $S3_DATA/$S3_BUCKET/)"
+    say "  try: just status, or psql -h 127.0.0.1 -p $PGPORT -U $PGUSER $PGDATABASE -c 'select status, count(*) from orders group by 1'"
 }
 
 down() {
+    stop_pid generator
     stop_pid sluice
     stop_pid connect
     stop_pid broker
@@ -201,6 +220,11 @@ status() {
     if alive broker && port_open "$KAFKA_PORT"; then line broker up "$KAFKA_BOOTSTRAP_SERVERS"; else line broker down ""; rc=1; fi
     local st; st="$(connector_state || true)"
     if alive connect && [ -n "$st" ]; then line connect up "$st"; else line connect down ""; rc=1; fi
+    if alive generator; then
+        line generator up "$(grep -E 'ops/s|generating with' "$LOGS/generator.log" | tail -1 | sed -E 's/\x1b\[[0-9;]*m//g')"
+    elif [ -n "${GENERATOR_RATE:-}" ]; then
+        line generator down ""; rc=1
+    fi
     if alive sluice; then
         line sluice up "$(grep -E 'records/s|sluice running' "$LOGS/sluice.log" | tail -1 | sed -E 's/\x1b\[[0-9;]*m//g')"
     else
@@ -216,7 +240,8 @@ status() {
 
 case "${1:-}" in
     up) "$ROOT/stack/install.sh"; up ;;
+    postgres) postgres_up ;;
     down) down ;;
     status) status ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|postgres" >&2; exit 2 ;;
 esac
