@@ -1,15 +1,16 @@
-//! Running a tick's checked rows against PostgreSQL in one transaction:
-//! consecutive rows of the same shape (kind, table, columns) become one
+//! Running a tick's checked rows inside the tick's transaction: consecutive
+//! rows of the same shape (kind, table, columns) become one
 //! multi-row statement (`INSERT … VALUES`, `UPDATE … FROM (VALUES …)`,
 //! `DELETE … USING (VALUES …)`), every parameter cast to its column type.
-//! Any failure drops the transaction, so a tick is all or nothing.
+//! The caller owns the transaction: any failure drops it, so a tick is all
+//! or nothing.
 
 use std::collections::HashSet;
 
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::check::{Kind, Row};
-use crate::postgres::{quote, ColumnType, TableDef};
+use crate::postgres::{describe, quote, ColumnType, TableDef};
 use crate::runtime::generator::Value;
 
 /// Postgres takes at most 65535 parameters per statement.
@@ -18,14 +19,12 @@ const MAX_ROWS: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("{verb} {table} failed: {source}")]
+    #[error("{verb} {table} failed: {error}")]
     Statement {
         verb: &'static str,
         table: String,
-        source: sqlx::Error,
+        error: String,
     },
-    #[error("transaction failed: {0}")]
-    Transaction(sqlx::Error),
 }
 
 /// What one tick did.
@@ -36,13 +35,12 @@ pub struct Applied {
     pub missed: u64,
 }
 
-/// Run `rows` in order in one transaction.
-pub async fn run_tick(
-    pool: &PgPool,
+/// Run `rows` in order on `tx` (a transaction).
+pub async fn apply(
+    tx: &mut PgConnection,
     tables: &[TableDef],
     rows: &[Row],
 ) -> Result<Applied, ExecError> {
-    let mut tx = pool.begin().await.map_err(ExecError::Transaction)?;
     let mut applied = Applied::default();
     for group in groups(rows) {
         let def = &tables[group[0].table];
@@ -52,17 +50,16 @@ pub async fn run_tick(
             .build()
             .execute(&mut *tx)
             .await
-            .map_err(|source| ExecError::Statement {
+            .map_err(|e| ExecError::Statement {
                 verb: kind.verb(),
                 table: def.name.clone(),
-                source,
+                error: describe(&e),
             })?;
         applied.statements += 1;
         if kind != Kind::Insert {
             applied.missed += (group.len() as u64).saturating_sub(done.rows_affected());
         }
     }
-    tx.commit().await.map_err(ExecError::Transaction)?;
     Ok(applied)
 }
 

@@ -1,10 +1,11 @@
 //! `sluice generate`: drive PostgreSQL with a generator plugin. The driver
-//! creates (or checks) the tables the plugin declares, tells the plugin what
-//! is already there, then runs tick after tick: ask the plugin for a fixed
-//! number of operations, check them against the declared tables, run them in
-//! one transaction, and wait for the schedule of the target rate. A bad
-//! operation or a failing statement stops the run with nothing of that tick
-//! in the database.
+//! creates (or checks) the tables the plugin declares, then runs tick after
+//! tick: in one transaction, take the
+//! advisory lock of these tables (so several generators can share them),
+//! tell the plugin the largest keys, ask it for a fixed number of
+//! operations, check them against the declared tables and run them; then
+//! wait for the schedule of the target rate. A bad operation or a failing
+//! statement stops the run with nothing of that tick in the database.
 
 mod check;
 mod declare;
@@ -14,7 +15,7 @@ mod report;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, Row as _};
 use tokio::sync::watch;
 
 pub use check::{Kind, OpError};
@@ -51,15 +52,21 @@ pub enum GenerateError {
     },
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    #[error("generator {plugin}: {source}")]
-    Schema { plugin: String, source: SchemaError },
-    #[error("reading what table {table} holds: {source}")]
-    State { table: String, source: sqlx::Error },
-    #[error("generator {plugin} failed in tick {tick}: {source}")]
+    #[error("generator {plugin}: {error}")]
+    Schema { plugin: String, error: SchemaError },
+    #[error("reading the largest keys of the generator's tables: {error}")]
+    State { error: String },
+    #[error("generator {plugin}, tick {tick}: {error}; nothing of the tick is in the database")]
+    Transaction {
+        plugin: String,
+        tick: u64,
+        error: String,
+    },
+    #[error("generator {plugin} failed in tick {tick}: {error}")]
     Plugin {
         plugin: String,
         tick: u64,
-        source: CallError,
+        error: CallError,
     },
     #[error("generator {plugin} emitted a bad operation in tick {tick} (operation {}: {} {}{}): {}; the tick was not run, nothing of it is in the database",
         error.index, error.kind.verb(), error.table,
@@ -69,11 +76,11 @@ pub enum GenerateError {
         tick: u64,
         error: OpError,
     },
-    #[error("generator {plugin}, tick {tick}: {source}; the transaction was rolled back, nothing of the tick is in the database")]
+    #[error("generator {plugin}, tick {tick}: {error}; the transaction was rolled back, nothing of the tick is in the database")]
     Exec {
         plugin: String,
         tick: u64,
-        source: ExecError,
+        error: ExecError,
     },
 }
 
@@ -91,26 +98,30 @@ pub async fn run(
         })?;
     let pool = postgres::connect(opts.database_url.as_deref()).await?;
     let mut summary = Summary::new(&tables);
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    let lock = format!("sluice generate: {}", names.join(","));
+    let setup_error = |e: sqlx::Error| GenerateError::Transaction {
+        plugin: label.clone(),
+        tick: 0,
+        error: postgres::describe(&e),
+    };
+    // Creating tables under the lock: two generators starting together
+    // would otherwise race on CREATE TABLE IF NOT EXISTS.
+    let mut tx = pool.begin().await.map_err(setup_error)?;
+    take_lock(&mut tx, &lock).await.map_err(setup_error)?;
     for t in &tables {
         let ensured =
-            postgres::ensure_table(&pool, t)
+            postgres::ensure_table(&mut tx, t)
                 .await
-                .map_err(|source| GenerateError::Schema {
+                .map_err(|error| GenerateError::Schema {
                     plugin: label.clone(),
-                    source,
+                    error,
                 })?;
         if ensured == Ensured::Created {
             summary.created.push(t.name.clone());
         }
     }
-    let state = table_states(&pool, &tables).await?;
-    plugin
-        .resume(&state)
-        .map_err(|source| GenerateError::Plugin {
-            plugin: label.clone(),
-            tick: 0,
-            source,
-        })?;
+    tx.commit().await.map_err(setup_error)?;
 
     let tick_size = opts
         .tick_size
@@ -131,24 +142,36 @@ pub async fn run(
         }
         tick += 1;
         let budget = u32::try_from(left.min(u64::from(tick_size))).unwrap_or(tick_size);
-        let fail = |source| GenerateError::Plugin {
+        let fail = |error| GenerateError::Plugin {
             plugin: label.clone(),
             tick,
-            source,
+            error,
         };
+        let db_error = |e: sqlx::Error| GenerateError::Transaction {
+            plugin: label.clone(),
+            tick,
+            error: postgres::describe(&e),
+        };
+        let mut tx = pool.begin().await.map_err(db_error)?;
+        // Ticks of every generator writing these tables take turns, and each
+        // starts after the largest keys in the database.
+        take_lock(&mut tx, &lock).await.map_err(db_error)?;
+        let state = largest_keys(&mut tx, &tables).await?;
+        plugin.resume(&state).map_err(fail)?;
         let ops = plugin.tick(budget).map_err(fail)?;
         let rows = check::check(&tables, &ops).map_err(|error| GenerateError::BadOperation {
             plugin: label.clone(),
             tick,
             error,
         })?;
-        let applied = exec::run_tick(&pool, &tables, &rows)
+        let applied = exec::apply(&mut tx, &tables, &rows)
             .await
-            .map_err(|source| GenerateError::Exec {
+            .map_err(|error| GenerateError::Exec {
                 plugin: label.clone(),
                 tick,
-                source,
+                error,
             })?;
+        tx.commit().await.map_err(db_error)?;
         summary.add(&tables, &rows, applied);
         schedule.record(rows.len() as u64);
         if rows.is_empty() {
@@ -164,36 +187,48 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Row count and largest single-column integer key of each table.
-async fn table_states(
-    pool: &PgPool,
+/// The transaction-level advisory lock of a generator's set of tables.
+async fn take_lock(tx: &mut PgConnection, lock: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(lock)
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+}
+
+/// The largest single-column integer key of each table, in one query.
+async fn largest_keys(
+    tx: &mut PgConnection,
     tables: &[TableDef],
 ) -> Result<Vec<TableState>, GenerateError> {
-    let mut out = Vec::with_capacity(tables.len());
-    for t in tables {
-        let max = match t.primary_key.as_slice() {
+    let exprs: Vec<String> = tables
+        .iter()
+        .map(|t| match t.primary_key.as_slice() {
             [k] if matches!(
                 t.column(k).map(|c| &c.ty),
                 Some(ColumnType::Integer | ColumnType::Bigint)
             ) =>
             {
-                format!("max({})::int8", quote(k))
+                format!("(SELECT max({})::int8 FROM {})", quote(k), quote(&t.name))
             }
             _ => "NULL::int8".to_string(),
-        };
-        let sql = format!("SELECT count(*)::int8, {max} FROM {}", quote(&t.name));
-        let (rows, max_key): (i64, Option<i64>) = sqlx::query_as(&sql)
-            .fetch_one(pool)
-            .await
-            .map_err(|source| GenerateError::State {
+        })
+        .collect();
+    let state_error = |e: sqlx::Error| GenerateError::State {
+        error: postgres::describe(&e),
+    };
+    let row = sqlx::query(&format!("SELECT {}", exprs.join(", ")))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(state_error)?;
+    tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Ok(TableState {
                 table: t.name.clone(),
-                source,
-            })?;
-        out.push(TableState {
-            table: t.name.clone(),
-            rows: rows.max(0) as u64,
-            max_key,
-        });
-    }
-    Ok(out)
+                max_key: row.try_get(i).map_err(state_error)?,
+            })
+        })
+        .collect()
 }

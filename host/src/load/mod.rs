@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sqlx::postgres::PgDatabaseError;
 use tokio::io::AsyncReadExt;
 
 pub use scan::{Problem, ScanError, MAX_PROBLEMS};
@@ -78,37 +77,14 @@ pub enum LoadError {
         problems: Vec<Problem>,
         more: u64,
     },
-    #[error("{file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("loading {file} into {table} failed, nothing was loaded: {message}")]
     Database {
         file: String,
         table: String,
         message: String,
     },
-}
-
-/// A database error with PostgreSQL's context (`COPY t, line 7`) when it has one.
-fn describe(e: &sqlx::Error) -> String {
-    let pg = e
-        .as_database_error()
-        .and_then(|d| d.try_downcast_ref::<PgDatabaseError>());
-    match pg {
-        Some(pg) => {
-            let mut s = pg.message().to_string();
-            if let Some(detail) = pg.detail() {
-                s.push_str(&format!(" ({detail})"));
-            }
-            if let Some(at) = pg.r#where() {
-                s.push_str(&format!(" [{at}]"));
-            }
-            s
-        }
-        None => e.to_string(),
-    }
 }
 
 pub async fn load(opts: &LoadOptions) -> Result<LoadSummary, LoadError> {
@@ -119,11 +95,13 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadSummary, LoadError> {
     let db_error = |e: sqlx::Error| LoadError::Database {
         file: file.clone(),
         table: opts.table.clone(),
-        message: describe(&e),
+        message: postgres::describe(&e),
     };
-    let existing = postgres::existing_columns(&pool, &opts.table)
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let existing = postgres::existing_columns(&mut conn, &opts.table)
         .await
         .map_err(db_error)?;
+    drop(conn);
     let (columns, create, schema) = match (existing, &opts.declared) {
         (Some(cols), _) => (cols, None, Schema::Existing),
         (None, Some((generator, def))) => (
@@ -209,9 +187,9 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadSummary, LoadError> {
         names.join(", ")
     );
     let mut copy = tx.copy_in_raw(&statement).await.map_err(db_error)?;
-    let read_error = |source| LoadError::Read {
+    let read_error = |error| LoadError::Read {
         file: file.clone(),
-        source,
+        error,
     };
     let mut input = tokio::fs::File::open(&opts.file)
         .await

@@ -30,10 +30,10 @@ pub struct Scan {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Csv {
         path: std::path::PathBuf,
-        source: csv::Error,
+        error: csv::Error,
     },
     #[error("{}: no header line (the first line must name the columns)", path.display())]
     NoHeader { path: std::path::PathBuf },
@@ -43,18 +43,18 @@ fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, ScanError> {
     csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(path)
-        .map_err(|source| ScanError::Csv {
+        .map_err(|error| ScanError::Csv {
             path: path.to_path_buf(),
-            source,
+            error,
         })
 }
 
 /// The header names, trimmed (a UTF-8 BOM is dropped).
 pub fn header(path: &Path) -> Result<Vec<String>, ScanError> {
     let mut r = reader(path)?;
-    let h = r.headers().map_err(|source| ScanError::Csv {
+    let h = r.headers().map_err(|error| ScanError::Csv {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let names: Vec<String> = h
         .iter()
@@ -78,12 +78,10 @@ pub fn check(path: &Path, columns: &[ColumnDef]) -> Result<Scan, ScanError> {
     };
     let mut record = csv::StringRecord::new();
     loop {
-        let more = r
-            .read_record(&mut record)
-            .map_err(|source| ScanError::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let more = r.read_record(&mut record).map_err(|error| ScanError::Csv {
+            path: path.to_path_buf(),
+            error,
+        })?;
         if !more {
             break;
         }
@@ -118,9 +116,9 @@ pub fn infer(path: &Path, key: &[String]) -> Result<Vec<ColumnDef>, ScanError> {
     let mut candidates: Vec<Candidate> = vec![Candidate::default(); header.len()];
     let mut r = reader(path)?;
     for record in r.records() {
-        let record = record.map_err(|source| ScanError::Csv {
+        let record = record.map_err(|error| ScanError::Csv {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         for (c, field) in candidates.iter_mut().zip(record.iter()) {
             c.see(field.trim());

@@ -5,15 +5,15 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
 use sqlx::PgPool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("bad database URL: {0}")]
     Url(sqlx::Error),
-    #[error("cannot connect to PostgreSQL at {target}: {source} (is it running? `just up` starts one; set --database-url or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE)")]
-    Connect { target: String, source: sqlx::Error },
+    #[error("cannot connect to PostgreSQL at {target}: {error} (is it running? `just up` starts one; set --database-url or PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE)")]
+    Connect { target: String, error: String },
 }
 
 fn options(url: Option<&str>) -> Result<PgConnectOptions, ConnectError> {
@@ -45,8 +45,28 @@ pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts)
         .await
-        .map_err(|source| ConnectError::Connect {
+        .map_err(|e| ConnectError::Connect {
             target: describe_target(url),
-            source,
+            error: describe(&e),
         })
+}
+
+/// A database error with PostgreSQL's context (`COPY t, line 7`) when it has one.
+pub fn describe(e: &sqlx::Error) -> String {
+    let pg = e
+        .as_database_error()
+        .and_then(|d| d.try_downcast_ref::<PgDatabaseError>());
+    match pg {
+        Some(pg) => {
+            let mut s = pg.message().to_string();
+            if let Some(detail) = pg.detail() {
+                s.push_str(&format!(" ({detail})"));
+            }
+            if let Some(at) = pg.r#where() {
+                s.push_str(&format!(" [{at}]"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
 }

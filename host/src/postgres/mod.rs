@@ -6,7 +6,7 @@ mod connect;
 mod schema;
 mod values;
 
-pub use connect::{connect, describe_target, ConnectError};
+pub use connect::{connect, describe, describe_target, ConnectError};
 pub use schema::{
     ensure_table, existing_columns, quote, ColumnDef, ColumnType, Ensured, SchemaError, TableDef,
 };

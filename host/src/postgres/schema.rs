@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// A column type. The first eight are what sluice creates; `Other` is a
 /// type found in an existing table (e.g. `uuid`), passed through as text.
@@ -120,11 +120,11 @@ pub enum SchemaError {
         table: String,
         problems: Vec<String>,
     },
-    #[error("{what} table {table}: {source}")]
+    #[error("{what} table {table}: {error}")]
     Sql {
         what: &'static str,
         table: String,
-        source: sqlx::Error,
+        error: String,
     },
 }
 
@@ -141,7 +141,7 @@ type CatalogRow = (String, String, Option<i32>, Option<i32>, String);
 /// The columns of `table` in the current schema, in order; `None` when
 /// there is no such table.
 pub async fn existing_columns(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     table: &str,
 ) -> Result<Option<Vec<ColumnDef>>, sqlx::Error> {
     let rows: Vec<CatalogRow> = sqlx::query_as(
@@ -150,7 +150,7 @@ pub async fn existing_columns(
          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
     )
     .bind(table)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
         return Ok(None);
@@ -169,21 +169,21 @@ pub async fn existing_columns(
 /// Create `def` if it is missing; otherwise check that every declared
 /// column exists with the declared type. Either way the table gets
 /// `REPLICA IDENTITY FULL`.
-pub async fn ensure_table(pool: &PgPool, def: &TableDef) -> Result<Ensured, SchemaError> {
+pub async fn ensure_table(conn: &mut PgConnection, def: &TableDef) -> Result<Ensured, SchemaError> {
     let sql_error = |what| {
-        move |source| SchemaError::Sql {
+        move |e: sqlx::Error| SchemaError::Sql {
             what,
             table: def.name.clone(),
-            source,
+            error: super::describe(&e),
         }
     };
-    let ensured = match existing_columns(pool, &def.name)
+    let ensured = match existing_columns(conn, &def.name)
         .await
         .map_err(sql_error("reading"))?
     {
         None => {
             sqlx::query(&def.create_sql())
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(sql_error("creating"))?;
             Ensured::Created
@@ -214,7 +214,7 @@ pub async fn ensure_table(pool: &PgPool, def: &TableDef) -> Result<Ensured, Sche
         "ALTER TABLE {} REPLICA IDENTITY FULL",
         quote(&def.name)
     ))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(sql_error("altering"))?;
     Ok(ensured)

@@ -137,6 +137,31 @@ impl Stack {
         self.script("up");
     }
 
+    /// `sluice generate ARGS` against the stack's database (the repository's
+    /// plugins.toml and its shop generator); returns its summary.
+    pub fn generate(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(&self.root)
+            .args(["--config", "plugins.toml", "generate"])
+            .args(args)
+            .envs(self.env())
+            .envs([
+                ("PGHOST", "127.0.0.1"),
+                ("PGUSER", "postgres"),
+                ("PGPASSWORD", "postgres"),
+            ])
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run sluice generate");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "sluice generate failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     /// Run SQL in the test database.
     pub fn sql(&self, sql: &str) -> String {
         let out = Command::new("psql")

@@ -41,6 +41,7 @@ fn generator_and_csv_load_against_a_real_postgres() {
     a_run_writes_exactly_the_rows_the_plugin_emitted(&pg);
     the_same_seed_gives_identical_tables(&pg);
     the_rate_holds_within_ten_percent(&pg);
+    two_generators_can_share_a_database(&pg);
     bad_operations_are_refused_and_nothing_of_their_tick_is_written(&pg);
     a_transform_plugin_is_not_a_generator(&pg);
     the_sample_csvs_load_with_the_declared_types(&pg);
@@ -208,6 +209,39 @@ fn the_rate_holds_within_ten_percent(pg: &Postgres) {
         (9.5..13.0).contains(&secs),
         "rate: the run took {secs:.1}s, want ~10 s"
     );
+}
+
+fn two_generators_can_share_a_database(pg: &Postgres) {
+    let db = pg.database("shared");
+    // The same seed: both want the same ids, and must take turns instead.
+    let args = [
+        "generate",
+        "--plugin",
+        "shop",
+        "--count",
+        "1500",
+        "--tick-size",
+        "30",
+        "--rate",
+        "3000/s",
+    ];
+    let runs: Vec<Output> = std::thread::scope(|s| {
+        let a = s.spawn(|| db.sluice(&args));
+        let b = s.spawn(|| db.sluice(&args));
+        [a, b].map(|h| h.join().expect("thread")).into()
+    });
+    for out in runs {
+        assert!(
+            ok(out).contains("1500 operations"),
+            "shared: both runs finish"
+        );
+    }
+    let customers = db.count("customers");
+    let distinct: u64 = db
+        .sql("select count(distinct email) from customers")
+        .parse()
+        .expect("count");
+    assert_eq!(customers, distinct, "shared: no customer written twice");
 }
 
 fn bad_operations_are_refused_and_nothing_of_their_tick_is_written(pg: &Postgres) {

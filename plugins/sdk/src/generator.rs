@@ -133,11 +133,10 @@ impl Op {
     }
 }
 
-/// What the database already holds for a declared table.
+/// Where a declared table stands in the database (see the WIT `resume`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableState {
     pub table: String,
-    pub rows: u64,
     /// Largest value of a single-column integer primary key.
     pub max_key: Option<i64>,
 }
@@ -157,7 +156,8 @@ pub trait Generator: Sized + 'static {
     /// The tables this generator writes.
     fn tables(&self) -> Vec<Table>;
 
-    /// Continue from what the database already holds (e.g. the largest ids).
+    /// Go on after the largest keys in the database (called before every
+    /// tick; keys this generator made itself must change nothing).
     fn resume(&mut self, state: &[TableState]) -> Result<(), String>;
 
     /// The next operations, at most `budget` of them.
@@ -261,7 +261,6 @@ pub mod wit {
     pub fn state(s: g::TableState) -> TableState {
         TableState {
             table: s.table,
-            rows: s.rows,
             max_key: s.max_key,
         }
     }

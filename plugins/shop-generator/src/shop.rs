@@ -80,8 +80,9 @@ impl Shop {
         })
     }
 
-    /// Go on after the largest ids already in the database. Orders placed by
-    /// an earlier run stay where they are: their state died with that run.
+    /// Go on after the largest ids in the database (another writer's, or an
+    /// earlier run's). Orders placed by others stay where they are: this
+    /// simulation only moves its own orders along.
     pub fn resume(&mut self, state: &[TableState]) {
         for s in state {
             let max = s.max_key.unwrap_or(0);

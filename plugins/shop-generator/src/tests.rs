@@ -172,7 +172,6 @@ fn resume_goes_on_after_the_largest_ids() {
     let mut g = shop(2, "{}");
     let state = [("customers", 40), ("products", 9), ("orders", 120)].map(|(t, max)| TableState {
         table: t.into(),
-        rows: max as u64,
         max_key: Some(max),
     });
     g.resume(&state).unwrap_or_else(|e| panic!("{e}"));
@@ -199,4 +198,33 @@ fn a_bad_config_is_refused_with_the_key() {
         .map(|_| ())
         .expect_err("a bad config must be refused");
     assert!(err.contains("start"), "{err}");
+}
+
+#[test]
+fn resuming_with_its_own_largest_ids_changes_nothing() {
+    let plain = run(&mut shop(4, "{}"), 60, 25);
+    let mut g = shop(4, "{}");
+    let mut max: BTreeMap<String, i64> = BTreeMap::new();
+    let mut resumed = Vec::new();
+    for _ in 0..60 {
+        let state: Vec<TableState> = ["customers", "products", "orders"]
+            .iter()
+            .map(|t| TableState {
+                table: t.to_string(),
+                max_key: max.get(*t).copied(),
+            })
+            .collect();
+        g.resume(&state).unwrap_or_else(|e| panic!("{e}"));
+        for op in g.tick(25).unwrap_or_else(|e| panic!("{e}")) {
+            if let Op::Insert { table, row } = &op {
+                if table != "order_items" {
+                    let id = int(row, "id");
+                    let m = max.entry(table.clone()).or_insert(id);
+                    *m = (*m).max(id);
+                }
+            }
+            resumed.push(op);
+        }
+    }
+    assert_eq!(plain, resumed);
 }
