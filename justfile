@@ -83,6 +83,22 @@ check-replay-python:
 replay input output="lake": build-plugins
     cargo run -q -p sluice -- replay --input "{{input}}" --output "{{output}}"
 
+# Drive .env's Postgres with a generator (default shop), e.g. `just generate --rate 200/s --duration 10s`.
+generate *args: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    set -a; source .env; set +a
+    "{{target}}/debug/sluice" generate {{args}}
+
+# Load a CSV file into .env's Postgres, e.g. `just load data/customers.csv`.
+load file *args: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    set -a; source .env; set +a
+    "{{target}}/debug/sluice" load "{{file}}" {{args}}
+
 # Validate plugins.toml and load every plugin it names.
 check: build-plugins
     cargo run -p sluice -- check

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -40,6 +40,15 @@ pub fn describe_target(url: Option<&str>) -> String {
 /// A small pool (the driver runs one transaction at a time).
 pub async fn connect(url: Option<&str>) -> Result<PgPool, ConnectError> {
     let opts = options(url)?;
+    // One direct connection first: a pool only reports "timed out" when the
+    // server is down, this says why (refused, bad password, no database).
+    let probe = PgConnection::connect_with(&opts)
+        .await
+        .map_err(|e| ConnectError::Connect {
+            target: describe_target(url),
+            error: describe(&e),
+        })?;
+    let _ = probe.close().await;
     PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
