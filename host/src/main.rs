@@ -259,6 +259,23 @@ fn run(cli: Cli) -> Result<()> {
                     p.path.display()
                 );
             }
+            for (name, g) in &config.generators {
+                let plugin = sluice::runtime::GeneratorPlugin::start(
+                    &engine,
+                    &g.start_spec(),
+                    Some(&cache_dir),
+                )
+                .with_context(|| format!("starting generator {name}"))?;
+                let tables: Vec<&str> = plugin.tables.iter().map(|t| t.name.as_str()).collect();
+                println!(
+                    "{:<16} {:<24} {}  {} (generator: {})",
+                    name,
+                    plugin.label(),
+                    &plugin.sha256[..12],
+                    plugin.path.display(),
+                    tables.join(", ")
+                );
+            }
             for p in &config.pipelines {
                 println!(
                     "pipeline {}: {} → {} → {}",

@@ -71,15 +71,7 @@ fn resolve(config_path: &Path, name: &str) -> Result<(GeneratorSpec, &'static st
             }
         );
     };
-    let spec = GeneratorSpec {
-        id: name.to_string(),
-        path: g.spec.path.clone(),
-        sha256: g.spec.sha256.clone(),
-        config_json: g.spec.config_json.clone(),
-        limits: g.spec.limits,
-        seed: g.seed,
-    };
-    Ok((spec, "plugins.toml"))
+    Ok((g.start_spec(), "plugins.toml"))
 }
 
 pub fn run(config_path: &Path, cache_dir: &Path, args: GenerateArgs) -> Result<()> {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sluice::config::Config;
+use sluice::generator;
 use sluice::load::{self, LoadOptions, Schema};
-use sluice::postgres::{ColumnDef, ColumnType, TableDef};
-use sluice::runtime::generator::SqlType;
-use sluice::runtime::{GeneratorPlugin, GeneratorSpec, SandboxEngine};
+use sluice::postgres::TableDef;
+use sluice::runtime::{GeneratorPlugin, SandboxEngine};
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -31,22 +31,6 @@ pub struct LoadArgs {
     /// `postgres://user:password@host:port/db` (default: the PG* variables).
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
-}
-
-fn column_type(t: &SqlType) -> ColumnType {
-    match t {
-        SqlType::Boolean => ColumnType::Boolean,
-        SqlType::Integer => ColumnType::Integer,
-        SqlType::Bigint => ColumnType::Bigint,
-        SqlType::Double => ColumnType::Double,
-        SqlType::Numeric(n) => ColumnType::Numeric {
-            precision: n.precision,
-            scale: n.scale,
-        },
-        SqlType::Text => ColumnType::Text,
-        SqlType::Timestamptz => ColumnType::Timestamptz,
-        SqlType::Date => ColumnType::Date,
-    }
 }
 
 /// `table` as a generator of plugins.toml declares it, if one does.
@@ -71,30 +55,10 @@ fn declared(
         .iter()
         .filter(|(n, _)| only.is_none_or(|o| o == *n))
     {
-        let spec = GeneratorSpec {
-            id: name.clone(),
-            path: g.spec.path.clone(),
-            sha256: g.spec.sha256.clone(),
-            config_json: g.spec.config_json.clone(),
-            limits: g.spec.limits,
-            seed: g.seed,
-        };
-        let plugin = GeneratorPlugin::start(&engine, &spec, Some(cache_dir))
+        let plugin = GeneratorPlugin::start(&engine, &g.start_spec(), Some(cache_dir))
             .with_context(|| format!("starting generator {name} to read its tables"))?;
         if let Some(t) = plugin.tables.iter().find(|t| t.name == table) {
-            let def = TableDef {
-                name: t.name.clone(),
-                columns: t
-                    .columns
-                    .iter()
-                    .map(|c| ColumnDef {
-                        name: c.name.clone(),
-                        ty: column_type(&c.type_),
-                        nullable: c.nullable,
-                    })
-                    .collect(),
-                primary_key: t.primary_key.clone(),
-            };
+            let def = generator::table_def(t);
             return Ok(Some((name.clone(), def)));
         }
     }

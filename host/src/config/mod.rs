@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use globset::GlobSet;
 
-use crate::runtime::PluginSpec;
+use crate::runtime::{GeneratorSpec, PluginSpec};
 
 pub use compile::{compile, ConfigError, Problem};
 
@@ -41,6 +41,20 @@ pub struct Config {
 pub struct GeneratorConfig {
     pub spec: PluginSpec,
     pub seed: u64,
+}
+
+impl GeneratorConfig {
+    /// How to start it.
+    pub fn start_spec(&self) -> GeneratorSpec {
+        GeneratorSpec {
+            id: self.spec.id.clone(),
+            path: self.spec.path.clone(),
+            sha256: self.spec.sha256.clone(),
+            config_json: self.spec.config_json.clone(),
+            limits: self.spec.limits,
+            seed: self.seed,
+        }
+    }
 }
 
 /// How records are cut into batches.

@@ -24,6 +24,23 @@ fn column_type(t: &SqlType) -> ColumnType {
     }
 }
 
+/// One declared table as a [`TableDef`], unchecked.
+pub fn table_def(t: &Table) -> TableDef {
+    TableDef {
+        name: t.name.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| ColumnDef {
+                name: c.name.clone(),
+                ty: column_type(&c.type_),
+                nullable: c.nullable,
+            })
+            .collect(),
+        primary_key: t.primary_key.clone(),
+    }
+}
+
 fn check_ident(what: &str, name: &str, problems: &mut Vec<String>) {
     if name.is_empty() || name.len() > MAX_IDENT || name.chars().any(char::is_control) {
         problems.push(format!(
@@ -44,10 +61,9 @@ pub fn tables(declared: &[Table]) -> Result<Vec<TableDef>, Vec<String>> {
         if defs.iter().any(|d| d.name == t.name) {
             problems.push(format!("table {} is declared twice", t.name));
         }
-        let mut columns: Vec<ColumnDef> = Vec::with_capacity(t.columns.len());
-        for c in &t.columns {
+        for (i, c) in t.columns.iter().enumerate() {
             check_ident(&format!("{}: column", t.name), &c.name, &mut problems);
-            if columns.iter().any(|d| d.name == c.name) {
+            if t.columns[..i].iter().any(|d| d.name == c.name) {
                 problems.push(format!("{}: column {} is declared twice", t.name, c.name));
             }
             if let SqlType::Numeric(n) = &c.type_ {
@@ -58,11 +74,6 @@ pub fn tables(declared: &[Table]) -> Result<Vec<TableDef>, Vec<String>> {
                     ));
                 }
             }
-            columns.push(ColumnDef {
-                name: c.name.clone(),
-                ty: column_type(&c.type_),
-                nullable: c.nullable,
-            });
         }
         if t.primary_key.is_empty() {
             problems.push(format!(
@@ -71,7 +82,7 @@ pub fn tables(declared: &[Table]) -> Result<Vec<TableDef>, Vec<String>> {
             ));
         }
         for k in &t.primary_key {
-            match columns.iter().find(|c| &c.name == k) {
+            match t.columns.iter().find(|c| &c.name == k) {
                 None => problems.push(format!(
                     "{}: primary key column {k} is not declared",
                     t.name
@@ -82,15 +93,56 @@ pub fn tables(declared: &[Table]) -> Result<Vec<TableDef>, Vec<String>> {
                 Some(_) => {}
             }
         }
-        defs.push(TableDef {
-            name: t.name.clone(),
-            columns,
-            primary_key: t.primary_key.clone(),
-        });
+        defs.push(table_def(t));
     }
     if problems.is_empty() {
         Ok(defs)
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::generator::{Column, NumericType};
+
+    fn column(name: &str, ty: SqlType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            type_: ty,
+            nullable,
+        }
+    }
+
+    #[test]
+    fn every_problem_of_a_declaration_is_reported() {
+        let bad = Table {
+            name: "t".into(),
+            columns: vec![
+                column("id", SqlType::Bigint, true),
+                column("id", SqlType::Text, false),
+                column(
+                    "p",
+                    SqlType::Numeric(NumericType {
+                        precision: 2,
+                        scale: 5,
+                    }),
+                    true,
+                ),
+            ],
+            primary_key: vec!["id".into(), "missing".into()],
+        };
+        let problems = tables(&[bad.clone(), bad]).expect_err("bad declaration");
+        let text = problems.join("\n");
+        for part in [
+            "table t is declared twice",
+            "t: column id is declared twice",
+            "t.p: numeric(2,5)",
+            "primary key column id is nullable",
+            "primary key column missing is not declared",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from:\n{text}");
+        }
     }
 }

@@ -19,6 +19,7 @@ use sqlx::{PgConnection, Row as _};
 use tokio::sync::watch;
 
 pub use check::{Kind, OpError};
+pub use declare::table_def;
 pub use exec::ExecError;
 pub use pace::Rate;
 pub use report::{Summary, TableCounts};
