@@ -7,6 +7,7 @@
 //! - [`pipeline`]: routing records to pipelines and running a batch through a chain.
 //! - [`source`]: the Kafka consumer group and topic subscriptions.
 //! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
+//! - [`reload`]: hot reload of plugins.toml and `.wasm` files, swapped in at a batch boundary.
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
 //! - [`status`]: `sluice status`, lag and last commit per partition.
 //! - [`generator`]: `sluice generate`, a generator plugin driving PostgreSQL.
@@ -20,6 +21,7 @@ pub mod harness;
 pub mod load;
 pub mod pipeline;
 pub mod postgres;
+pub mod reload;
 pub mod replay;
 pub mod runtime;
 pub mod sink;

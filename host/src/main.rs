@@ -10,12 +10,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sluice::config::Config;
 use sluice::pipeline::live::Live;
-use sluice::pipeline::loader;
+use sluice::pipeline::{loader, Generation};
 use sluice::runtime::{cache, SandboxEngine};
 use sluice::sink::delta::storage_options_from_env;
 use sluice::sink::DeltaSink;
-use sluice::source::{topics, Source, SourceConfig};
-use sluice::{harness, replay};
+use sluice::source::{Source, SourceConfig};
+use sluice::{harness, reload, replay};
 
 mod cmd;
 
@@ -79,6 +79,9 @@ enum Command {
         /// Dead-letter table replacing plugins.toml's [sink] dlq_uri.
         #[arg(long, env = "SLUICE_DLQ_URI")]
         dlq_uri: Option<String>,
+        /// Do not watch plugins.toml and the plugins for changes.
+        #[arg(long)]
+        no_reload: bool,
     },
     /// Per pipeline and partition: offset in Delta, broker high watermark,
     /// lag, and the table's last commit.
@@ -183,6 +186,7 @@ fn run(cli: Cli) -> Result<()> {
             group,
             table_uri,
             dlq_uri,
+            no_reload,
         } => {
             let config =
                 load_config(&cli.config)?.with_sink_uris(table_uri.as_deref(), dlq_uri.as_deref());
@@ -196,11 +200,18 @@ fn run(cli: Cli) -> Result<()> {
             let plugins = load_plugins(&config, &engine, &cache_dir)?;
             let chains =
                 loader::build_chains(&config, &plugins).context("starting the plugin chains")?;
-            let subscriptions = config
-                .pipelines
-                .iter()
-                .flat_map(|p| p.topic_patterns.iter().map(|t| topics::subscription(t)))
-                .collect();
+            let generation = Generation {
+                config: Arc::new(config),
+                chains,
+            };
+            let config = generation.config.clone();
+            let subscriptions = generation.subscriptions();
+            let reload_src = reload::Source {
+                config_path: cli.config.clone(),
+                engine: engine.clone(),
+                cache_dir: Some(cache_dir.clone()),
+                overrides: reload::SinkOverrides { table_uri, dlq_uri },
+            };
             let source_config = SourceConfig {
                 bootstrap_servers: brokers.clone(),
                 group_id: group.clone(),
@@ -215,8 +226,16 @@ fn run(cli: Cli) -> Result<()> {
                     config.pipelines.len(),
                     config.pipelines.iter().map(|p| p.table_uri.as_str()).collect::<Vec<_>>().join(", ")
                 );
-                let live = Live::new(&config, chains, DeltaSink::new(storage_options_from_env()), source);
-                let stats = live.run(assignments, shutdown_signal()).await.context("live pipeline")?;
+                let (updates_tx, updates) = tokio::sync::mpsc::channel(1);
+                let _reloader = if no_reload {
+                    None
+                } else {
+                    let (task, _) = reload::spawn(reload_src, &generation, updates_tx)?;
+                    tracing::info!("watching {} and its plugins: changes swap in at a batch boundary", cli.config.display());
+                    Some(task)
+                };
+                let live = Live::new(generation, DeltaSink::new(storage_options_from_env()), source);
+                let stats = live.run(assignments, updates, shutdown_signal()).await.context("live pipeline")?;
                 tracing::info!(
                     "stopped: {} records → {} rows, {} dead letters, {} skipped as already committed",
                     stats.records,

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::raw::{RawBatch, RawConfig, RawLimits};
 use super::{
-    BatchConfig, Config, GeneratorConfig, PipelineConfig, DEFAULT_DLQ_URI, DEFAULT_SEED,
+    BatchConfig, Config, GeneratorConfig, PipelineConfig, SelfTest, DEFAULT_DLQ_URI, DEFAULT_SEED,
     DEFAULT_TABLE_URI,
 };
 use crate::runtime::{Limits, PluginSpec};
@@ -216,6 +216,7 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
         .map_or(DEFAULT_DLQ_URI.to_string(), |t| t.get_ref().clone());
 
     let mut plugins = BTreeMap::new();
+    let mut self_tests = BTreeMap::new();
     for (id, p) in &raw.plugins {
         let spec = c.plugin(PluginFields {
             section: "plugins",
@@ -228,6 +229,23 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
             default_limits,
         });
         plugins.insert(id.clone(), spec);
+        if let Some(t) = &p.self_test {
+            let input = base_dir.join(t.input.get_ref());
+            let expect = base_dir.join(t.expect.get_ref());
+            for (value, path, key) in [(&t.input, &input, "input"), (&t.expect, &expect, "expect")]
+            {
+                if !path.is_file() {
+                    c.at(
+                        value,
+                        format!(
+                            "plugins.{id}.self_test.{key}: {} does not exist",
+                            path.display()
+                        ),
+                    );
+                }
+            }
+            self_tests.insert(id.clone(), SelfTest { input, expect });
+        }
     }
     let mut generators = BTreeMap::new();
     for (id, g) in &raw.generators {
@@ -334,6 +352,7 @@ pub fn compile(file: &Path, text: &str) -> Result<Config, ConfigError> {
             plugins,
             pipelines,
             generators,
+            self_tests,
         })
     } else {
         Err(ConfigError {

@@ -34,6 +34,16 @@ pub struct Config {
     pub pipelines: Vec<PipelineConfig>,
     /// `[generators.NAME]`: plugins for `sluice generate`.
     pub generators: BTreeMap<String, GeneratorConfig>,
+    /// Plugin id → the fixture it must reproduce before a reload swaps it in.
+    pub self_tests: BTreeMap<String, SelfTest>,
+}
+
+/// A capture file and the golden output a plugin must produce from it
+/// (`sluice plugin test NAME --input … --expect …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfTest {
+    pub input: PathBuf,
+    pub expect: PathBuf,
 }
 
 /// A generator plugin and its default seed.

@@ -49,6 +49,8 @@ pub struct RawBatch {
 pub struct RawPlugin {
     pub wasm: Spanned<String>,
     pub sha256: Option<Spanned<String>>,
+    /// A fixture the plugin must reproduce before a reload swaps it in.
+    pub self_test: Option<RawSelfTest>,
     #[serde(default)]
     pub config: toml::Table,
     #[serde(default)]
@@ -77,4 +79,12 @@ pub struct RawGenerator {
     pub config: toml::Table,
     #[serde(default)]
     pub limits: RawLimits,
+}
+
+/// `self_test = { input = "capture.jsonl", expect = "golden.out" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelfTest {
+    pub input: Spanned<String>,
+    pub expect: Spanned<String>,
 }

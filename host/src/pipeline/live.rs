@@ -15,14 +15,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
 
 use sluice_plugin_sdk::kafka::{self, KafkaRecord};
 
 use super::dead_letters::{committed_offset_retrying, DeadLetterCommitter};
 use super::progress::Stats;
 use super::retry::Backoff;
-use super::{sink_rejections, Chain};
+use super::{sink_rejections, Chain, Generation};
 use crate::config::Config;
 use crate::sink::offsets::{app_id, OffsetRanges};
 use crate::sink::{DeltaSink, SinkError};
@@ -55,8 +58,8 @@ struct Position {
 }
 
 /// The running pipelines of one host.
-pub struct Live<'c> {
-    config: &'c Config,
+pub struct Live {
+    config: Arc<Config>,
     chains: Vec<Chain>,
     sink: DeltaSink,
     source: Source,
@@ -68,7 +71,7 @@ pub struct Live<'c> {
     stats: Stats,
 }
 
-impl std::fmt::Debug for Live<'_> {
+impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Live")
             .field("buffers", &self.buffers.len())
@@ -76,24 +79,28 @@ impl std::fmt::Debug for Live<'_> {
     }
 }
 
-impl<'c> Live<'c> {
-    pub fn new(config: &'c Config, chains: Vec<Chain>, sink: DeltaSink, source: Source) -> Self {
+impl Live {
+    pub fn new(generation: Generation, sink: DeltaSink, source: Source) -> Self {
+        let Generation { config, chains } = generation;
         Self {
+            dlq: DeadLetterCommitter::new(config.dlq_uri.clone()),
             config,
             chains,
             sink,
             source,
             positions: HashMap::new(),
-            dlq: DeadLetterCommitter::new(config.dlq_uri.clone()),
             buffers: BTreeMap::new(),
             stats: Stats::new(),
         }
     }
 
-    /// Run until `shutdown` completes, then commit what is buffered.
+    /// Run until `shutdown` completes, then commit what is buffered. A
+    /// [`Generation`] arriving on `updates` replaces the running one at a
+    /// batch boundary.
     pub async fn run(
         mut self,
         mut assignments: Assignments,
+        mut updates: mpsc::Receiver<Generation>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<Stats, LiveError> {
         tokio::pin!(shutdown);
@@ -104,6 +111,7 @@ impl<'c> Live<'c> {
                 biased;
                 () = &mut shutdown => break,
                 Some(change) = assignments.recv() => self.reassign(change),
+                Some(next) = updates.recv() => self.swap(next).await?,
                 _ = tick.tick() => {
                     self.flush_due().await?;
                     self.stats.maybe_report();
@@ -127,6 +135,34 @@ impl<'c> Live<'c> {
             self.flush(key).await?;
         }
         Ok(self.stats)
+    }
+
+    /// Put `next` in place of the running generation: every buffer is first
+    /// flushed through the chain it was cut for, so a batch is processed
+    /// wholly by the old or wholly by the new chains. Positions are looked
+    /// up again (a topic may now belong to another pipeline and table).
+    async fn swap(&mut self, next: Generation) -> Result<(), LiveError> {
+        let keys: Vec<_> = self.buffers.keys().cloned().collect();
+        for key in keys {
+            self.flush(key).await?;
+        }
+        self.buffers.clear();
+        let old_subscriptions = Generation::subscriptions_of(&self.config);
+        let subscriptions = next.subscriptions();
+        if next.config.dlq_uri != self.config.dlq_uri {
+            self.dlq = DeadLetterCommitter::new(next.config.dlq_uri.clone());
+        }
+        tracing::info!("swapped in at a batch boundary: {}", next.describe());
+        self.config = next.config;
+        self.chains = next.chains;
+        self.positions.clear();
+        self.stats.swaps += 1;
+        if subscriptions != old_subscriptions {
+            if let Err(e) = self.source.resubscribe(&subscriptions) {
+                tracing::error!("{e}; the previous subscription stays");
+            }
+        }
+        Ok(())
     }
 
     fn reassign(&mut self, change: Assignment) {

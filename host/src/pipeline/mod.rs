@@ -12,6 +12,52 @@ pub mod retry;
 
 pub use chain::{Chain, ChainOutput};
 
+use std::sync::Arc;
+
+use crate::config::Config;
+
+/// A configuration and the chains built from it: what the live pipeline
+/// runs, and what a reload of plugins.toml or a `.wasm` replaces at a batch
+/// boundary.
+#[derive(Debug)]
+pub struct Generation {
+    pub config: Arc<Config>,
+    /// One per pipeline, in config order.
+    pub chains: Vec<Chain>,
+}
+
+impl Generation {
+    /// The consumer subscriptions of the pipelines' topic patterns.
+    pub fn subscriptions(&self) -> Vec<String> {
+        Self::subscriptions_of(&self.config)
+    }
+
+    /// [`Self::subscriptions`] of a configuration.
+    pub fn subscriptions_of(config: &Config) -> Vec<String> {
+        config
+            .pipelines
+            .iter()
+            .flat_map(|p| {
+                p.topic_patterns
+                    .iter()
+                    .map(|t| crate::source::topics::subscription(t))
+            })
+            .collect()
+    }
+
+    /// `pipeline: chain labels` of each pipeline, for logs.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .config
+            .pipelines
+            .iter()
+            .zip(&self.chains)
+            .map(|(p, c)| format!("{}: {}", p.name, c.labels().join(" → ")))
+            .collect();
+        parts.join("; ")
+    }
+}
+
 /// Where a dead-lettered record came from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {

@@ -16,6 +16,8 @@ pub struct Stats {
     pub batches: u64,
     /// Records at or below the committed offset (already in Delta).
     pub skipped: u64,
+    /// Generations swapped in (plugins.toml or a `.wasm` changed).
+    pub swaps: u64,
     window_records: u64,
     last_report: Instant,
     notes: HashSet<String>,
@@ -29,6 +31,7 @@ impl Stats {
             dead_letters: 0,
             batches: 0,
             skipped: 0,
+            swaps: 0,
             window_records: 0,
             last_report: Instant::now(),
             notes: HashSet::new(),

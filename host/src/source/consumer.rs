@@ -142,6 +142,18 @@ impl Source {
         Ok((Source { consumer }, rx))
     }
 
+    /// Replace the subscription (a reloaded plugins.toml added or removed a
+    /// pipeline): the group rebalances and assignments arrive as usual.
+    pub fn resubscribe(&self, subscriptions: &[String]) -> Result<(), SourceError> {
+        let topics: Vec<&str> = subscriptions.iter().map(String::as_str).collect();
+        self.consumer
+            .subscribe(&topics)
+            .map_err(|source| SourceError::Subscribe {
+                topics: subscriptions.to_vec(),
+                source,
+            })
+    }
+
     /// The next record (waits); a Kafka error is returned for the caller to
     /// log and back off on: librdkafka reconnects by itself.
     pub async fn next(&self) -> Result<KafkaRecord, KafkaError> {

@@ -9,11 +9,13 @@
 //! - [`exactly_once`]: Kafka offsets in Delta commits, never written twice.
 //! - [`config_ui`]: invalid plugins.toml files and their exact error text.
 //! - [`cli`]: the `sluice` binary end to end.
+//! - [`reload`]: hot reload of plugins.toml and `.wasm` files, good and bad changes.
 
 mod cli;
 mod config_ui;
 mod exactly_once;
 mod fixtures;
+mod reload;
 mod replay;
 mod sandbox;
 mod support;
