@@ -162,6 +162,9 @@ impl Running {
     }
 }
 
+/// A change to make to the directory.
+type Change = Box<dyn Fn(&Dir)>;
+
 fn enrich_sha(g: &Generation) -> String {
     let chain = &g.chains[0];
     chain
@@ -204,7 +207,7 @@ async fn good_changes_swap_in_and_bad_ones_are_rejected_with_their_reason() {
         .await
         .expect("back to the first settings");
 
-    let cases: Vec<(&str, Box<dyn Fn(&Dir)>, &str)> = vec![
+    let cases: Vec<(&str, Change, &str)> = vec![
         (
             "corrupt .wasm",
             Box::new(|d: &Dir| d.deploy("enrich.wasm", b"this is not wasm at all")),
