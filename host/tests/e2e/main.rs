@@ -8,6 +8,7 @@
 //! failed. Needs the stack's tools (`stack/install.sh`, run by `just test`).
 
 mod stack;
+mod swap;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -106,6 +107,7 @@ fn changes_reach_delta_exactly_once_through_crashes_restarts_and_poison() {
     a_poison_message_is_dead_lettered_and_the_pipeline_goes_on(&stack);
     schema_changes_evolve_the_table_or_are_dead_lettered(&stack);
     a_generated_shop_reaches_delta(&stack);
+    swap::plugins_swap_mid_stream_with_nothing_lost(&stack);
     eprintln!(
         "e2e: all scenarios passed ({} host starts)",
         stack.host_starts

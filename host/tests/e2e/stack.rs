@@ -88,6 +88,11 @@ impl Stack {
         );
     }
 
+    /// The repository.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn logs(&self) -> PathBuf {
         self.state.path().join("logs")
     }
@@ -95,12 +100,17 @@ impl Stack {
     /// Start the host (`sluice run`), logging to logs/sluice-N.log.
     pub fn start_host(&mut self) {
         self.host_starts += 1;
-        let log =
-            std::fs::File::create(self.logs().join(format!("sluice-{}.log", self.host_starts)))
-                .expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let log = format!("sluice-{}.log", self.host_starts);
+        let child = self.spawn_sluice(&["--config", "plugins.toml", "run"], &log);
+        self.host = Some(child);
+    }
+
+    /// `sluice ARGS` with the stack's settings, stderr to logs/LOG.
+    pub fn spawn_sluice(&self, args: &[&str], log: &str) -> Child {
+        let log = std::fs::File::create(self.logs().join(log)).expect("log");
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
             .current_dir(&self.root)
-            .args(["--config", "plugins.toml", "run"])
+            .args(args)
             .envs(self.env())
             // .env of the repository is not read by the binary: give S3 keys.
             .envs([
@@ -112,8 +122,12 @@ impl Stack {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("start sluice run");
-        self.host = Some(child);
+            .expect("start sluice")
+    }
+
+    /// The S3 server's directory of `s3://lake/<prefix>`.
+    pub fn s3_dir(&self, prefix: &str) -> PathBuf {
+        self.state.path().join("s3/lake").join(prefix)
     }
 
     /// SIGKILL the host: no chance to flush or commit.

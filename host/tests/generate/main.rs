@@ -42,6 +42,7 @@ fn generator_and_csv_load_against_a_real_postgres() {
     the_same_seed_gives_identical_tables(&pg);
     the_rate_holds_within_ten_percent(&pg);
     two_generators_can_share_a_database(&pg);
+    ctrl_c_stops_after_a_whole_transaction(&pg);
     bad_operations_are_refused_and_nothing_of_their_tick_is_written(&pg);
     a_transform_plugin_is_not_a_generator(&pg);
     the_sample_csvs_load_with_the_declared_types(&pg);
@@ -242,6 +243,46 @@ fn two_generators_can_share_a_database(pg: &Postgres) {
         .parse()
         .expect("count");
     assert_eq!(customers, distinct, "shared: no customer written twice");
+}
+
+fn ctrl_c_stops_after_a_whole_transaction(pg: &Postgres) {
+    let db = pg.database("ctrl_c");
+    let child = db.spawn(&[
+        "generate",
+        "--plugin",
+        "shop",
+        "--rate",
+        "400/s",
+        "--tick-size",
+        "40",
+    ]);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "ctrl-c: kill -INT");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = ok(out);
+    assert!(stdout.contains("stopped by signal"), "ctrl-c: {stdout}");
+    let ops: u64 = stdout
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("ctrl-c: no count in {stdout}"));
+    assert!(
+        ops > 0 && ops.is_multiple_of(40),
+        "ctrl-c: {ops} operations is not whole ticks of 40"
+    );
+    // Every operation of every committed tick is in the database.
+    let rows: u64 = ["customers", "products", "orders", "order_items"]
+        .iter()
+        .map(|t| db.count(t))
+        .sum();
+    assert!(
+        rows > 0 && rows <= ops,
+        "ctrl-c: {rows} rows for {ops} operations"
+    );
 }
 
 fn bad_operations_are_refused_and_nothing_of_their_tick_is_written(pg: &Postgres) {

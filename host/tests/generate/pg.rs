@@ -3,7 +3,7 @@
 //! `sluice` binary run against it, and `psql` to look at the result.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 const PORT: &str = "55452";
 
@@ -114,9 +114,22 @@ impl Db<'_> {
 
     /// `sluice ARGS` with this database as PGDATABASE and the tests' plugins.toml.
     pub fn sluice(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run sluice")
+    }
+
+    /// [`Self::sluice`], started in the background with piped output.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sluice")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let config = self.pg.root.join("host/tests/generate/plugins.toml");
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(&self.pg.root)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.current_dir(&self.pg.root)
             .arg("--config")
             .arg(config)
             .args(args)
@@ -124,8 +137,7 @@ impl Db<'_> {
             .env("PGDATABASE", &self.name)
             .env_remove("DATABASE_URL")
             .env_remove("GENERATOR_RATE")
-            .env_remove("GENERATOR_SEED")
-            .output()
-            .expect("run sluice")
+            .env_remove("GENERATOR_SEED");
+        cmd
     }
 }
