@@ -102,6 +102,8 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// Load a CSV file into a PostgreSQL table in one transaction.
     Load(cmd::load::LoadArgs),
+    /// Inspect the dead-letter table.
+    Dlq(cmd::dlq::DlqArgs),
     /// Work with plugins.
     Plugin {
         #[command(subcommand)]
@@ -265,6 +267,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Generate(args) => cmd::generate::run(&cli.config, &cache_dir, args),
         Command::Load(args) => cmd::load::run(&cli.config, &cache_dir, args),
+        Command::Dlq(args) => cmd::dlq::run(&cli.config, args),
         Command::Check => {
             let config = load_config(&cli.config)?;
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);

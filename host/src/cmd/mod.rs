@@ -1,5 +1,7 @@
-//! Subcommands of the `sluice` binary that talk to PostgreSQL: each has
-//! its clap arguments and its handler here, so main.rs stays the dispatcher.
+//! Subcommands of the `sluice` binary with their clap arguments and
+//! handlers (generate and load talk to PostgreSQL, dlq reads the
+//! dead-letter table), so main.rs stays the dispatcher.
 
+pub mod dlq;
 pub mod generate;
 pub mod load;

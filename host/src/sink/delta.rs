@@ -39,6 +39,8 @@ pub enum SinkError {
         uri: String,
         source: deltalake::DeltaTableError,
     },
+    #[error("reading table {uri}: {reason}")]
+    Read { uri: String, reason: String },
     #[error("table {uri}: batch does not fit the table: {reason}")]
     Incompatible { uri: String, reason: String },
     #[error("table {uri}: {app_id} is already committed up to offset {committed}, at or past this batch's first offset {first}; the batch was not written again")]

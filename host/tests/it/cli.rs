@@ -74,3 +74,41 @@ fn replay_prints_a_summary_that_accounts_for_every_line() {
     assert!(stdout.contains("replayed 45 records"), "{stdout}");
     assert!(stdout.contains("dead letters: 0"), "{stdout}");
 }
+
+#[test]
+fn dlq_list_and_show_read_back_what_a_replay_dead_lettered() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf-8");
+    let poison = root().join("plugins/parse-debezium/tests/fixtures/poison.jsonl");
+    let (ok, _, stderr) = sluice(&[
+        "replay",
+        "--input",
+        poison.to_str().expect("utf-8"),
+        "--output",
+        dir,
+    ]);
+    assert!(ok, "{stderr}");
+    let dlq = format!("{dir}/_dead_letters");
+    let (ok, list, stderr) = sluice(&["dlq", "--dlq-uri", &dlq, "list"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        list.contains(" dead letters") && list.contains("shop.public.orders"),
+        "{list}"
+    );
+    assert!(list.contains("parse"), "the stage is named: {list}");
+    let (ok, show, stderr) = sluice(&["dlq", "--dlq-uri", &dlq, "show", "--limit", "5"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        show.contains("shop.public.orders[0]@") && show.contains("value: "),
+        "{show}"
+    );
+    let (ok, none, _) = sluice(&[
+        "dlq",
+        "--dlq-uri",
+        &dlq,
+        "show",
+        "--error",
+        "no such error text",
+    ]);
+    assert!(ok && none.contains("no dead letters match"), "{none}");
+}
