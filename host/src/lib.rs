@@ -7,6 +7,7 @@
 //! - [`pipeline`]: routing records to pipelines and running a batch through a chain.
 //! - [`source`]: the Kafka consumer group and topic subscriptions.
 //! - [`sink`]: Delta tables (change-log tables and the dead-letter table).
+//! - [`metrics`]: Prometheus metrics and health of `sluice run`, served over HTTP.
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, swapped in at a batch boundary.
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
 //! - [`status`]: `sluice status`, lag and last commit per partition.
@@ -21,6 +22,7 @@ pub mod dlq_view;
 pub mod generator;
 pub mod harness;
 pub mod load;
+pub mod metrics;
 pub mod pipeline;
 pub mod postgres;
 pub mod reload;

@@ -82,6 +82,9 @@ enum Command {
         /// Do not watch plugins.toml and the plugins for changes.
         #[arg(long)]
         no_reload: bool,
+        /// Serve /metrics (Prometheus) and /health here.
+        #[arg(long, env = "SLUICE_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+        metrics_addr: std::net::SocketAddr,
     },
     /// Per pipeline and partition: offset in Delta, broker high watermark,
     /// lag, and the table's last commit.
@@ -189,6 +192,7 @@ fn run(cli: Cli) -> Result<()> {
             table_uri,
             dlq_uri,
             no_reload,
+            metrics_addr,
         } => {
             let config =
                 load_config(&cli.config)?.with_sink_uris(table_uri.as_deref(), dlq_uri.as_deref());
@@ -229,14 +233,21 @@ fn run(cli: Cli) -> Result<()> {
                     config.pipelines.iter().map(|p| p.table_uri.as_str()).collect::<Vec<_>>().join(", ")
                 );
                 let (updates_tx, updates) = tokio::sync::mpsc::channel(1);
-                let _reloader = if no_reload {
+                let reloader = if no_reload {
                     None
                 } else {
-                    let (task, _) = reload::spawn(reload_src, &generation, updates_tx)?;
+                    let (task, stats) = reload::spawn(reload_src, &generation, updates_tx)?;
                     tracing::info!("watching {} and its plugins: changes swap in at a batch boundary", cli.config.display());
-                    Some(task)
+                    Some((task, stats))
                 };
-                let live = Live::new(generation, DeltaSink::new(storage_options_from_env()), source);
+                let metrics = Arc::new(sluice::metrics::Metrics::new());
+                let reload_stats = reloader.as_ref().map(|(_, s)| s.clone());
+                match sluice::metrics::server::serve(metrics_addr, metrics.clone(), reload_stats).await {
+                    Ok(_) => tracing::info!("metrics on http://{metrics_addr}/metrics, health on http://{metrics_addr}/health"),
+                    Err(e) => tracing::warn!("cannot serve metrics on {metrics_addr}: {e}; running without them"),
+                }
+                let live = Live::new(generation, DeltaSink::new(storage_options_from_env()), source)
+                    .with_metrics(metrics);
                 let stats = live.run(assignments, updates, shutdown_signal()).await.context("live pipeline")?;
                 tracing::info!(
                     "stopped: {} records → {} rows, {} dead letters, {} skipped as already committed",

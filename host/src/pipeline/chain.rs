@@ -28,6 +28,21 @@ pub struct ChainOutput {
     pub dead: Vec<DeadLetter>,
     /// Operator notes from plugins (the caller deduplicates).
     pub notes: Vec<String>,
+    /// What each stage that ran took in and gave out, for metrics.
+    pub stages: Vec<StageCount>,
+}
+
+/// One stage's part of one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageCount {
+    /// The plugin's id in plugins.toml.
+    pub plugin: String,
+    pub rows_in: usize,
+    pub rows_out: usize,
+    /// Rows this stage dead-lettered.
+    pub dead: usize,
+    /// The stage trapped (panic, CPU or memory limit).
+    pub trapped: Option<crate::runtime::TrapKind>,
 }
 
 impl Chain {
@@ -70,6 +85,18 @@ impl Chain {
         for (k, stage) in self.stages.iter_mut().enumerate() {
             let plugin = stage.plugin().clone();
             let stage_name = format!("plugin:{}", plugin.id);
+            let dead_before = out.dead.len();
+            let rows_in = current.num_rows();
+            let count = |out: &mut ChainOutput, rows_out: usize, trapped| {
+                let dead = out.dead.len() - dead_before;
+                out.stages.push(StageCount {
+                    plugin: plugin.id.clone(),
+                    rows_in,
+                    rows_out,
+                    dead,
+                    trapped,
+                });
+            };
             let fail_all =
                 |out: &mut ChainOutput, batch: &RecordBatch, kind: FailureKind, error: String| {
                     for row in 0..batch.num_rows() {
@@ -91,6 +118,7 @@ impl Chain {
                         FailureKind::BadOutput,
                         format!("cannot encode the batch for {}: {e}", plugin.label()),
                     );
+                    count(&mut out, 0, None);
                     return out;
                 }
             };
@@ -115,20 +143,24 @@ impl Chain {
                                 FailureKind::BadOutput,
                                 format!("{} returned an unreadable batch: {e}", plugin.label()),
                             );
+                            count(&mut out, 0, None);
                             return out;
                         }
                     }
                 }
                 Err(CallError::Rejected(message)) => {
                     fail_all(&mut out, &current, FailureKind::Batch, message);
+                    count(&mut out, 0, None);
                     return out;
                 }
-                Err(e @ CallError::Trap { .. }) => {
+                Err(e @ CallError::Trap { kind, .. }) => {
                     tracing::warn!(plugin = %plugin.label(), "{e}; its records go to the dead-letter table and a fresh instance takes the next batch");
                     fail_all(&mut out, &current, FailureKind::Trap, e.to_string());
+                    count(&mut out, 0, Some(kind));
                     return out;
                 }
             }
+            count(&mut out, current.num_rows(), None);
             if current.num_rows() == 0 {
                 return out;
             }

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ use super::progress::Stats;
 use super::retry::Backoff;
 use super::{sink_rejections, Chain, Generation};
 use crate::config::Config;
+use crate::metrics::{Metrics, PartitionLabels};
 use crate::sink::offsets::{app_id, OffsetRanges};
 use crate::sink::{DeltaSink, SinkError};
 use crate::source::consumer::is_no_topic_yet;
@@ -69,6 +71,8 @@ pub struct Live {
     dlq: DeadLetterCommitter,
     buffers: BTreeMap<(usize, String), Buffer>,
     stats: Stats,
+    metrics: Arc<Metrics>,
+    lag_updated: Instant,
 }
 
 impl std::fmt::Debug for Live {
@@ -91,6 +95,36 @@ impl Live {
             positions: HashMap::new(),
             buffers: BTreeMap::new(),
             stats: Stats::new(),
+            metrics: Arc::new(Metrics::new()),
+            lag_updated: Instant::now(),
+        }
+    }
+
+    /// Count into `metrics` (served by [`crate::metrics::server`]).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Consumer lag per partition taken: the broker's high watermark minus
+    /// the next offset to read. Every 10 s (it asks the broker).
+    fn update_lag(&mut self) {
+        if self.lag_updated.elapsed() < Duration::from_secs(10) {
+            return;
+        }
+        self.lag_updated = Instant::now();
+        for ((topic, partition), pos) in &self.positions {
+            let Some(high) = pos.high else { continue };
+            let hw = tokio::task::block_in_place(|| self.source.high_watermark(topic, *partition));
+            if let Ok(hw) = hw {
+                self.metrics
+                    .lag
+                    .get_or_create(&PartitionLabels {
+                        topic: topic.clone(),
+                        partition: partition.to_string(),
+                    })
+                    .set((hw - high - 1).max(0));
+            }
         }
     }
 
@@ -115,17 +149,22 @@ impl Live {
                 _ = tick.tick() => {
                     self.flush_due().await?;
                     self.stats.maybe_report();
+                    self.update_lag();
                 }
                 record = self.source.next() => match record {
                     Ok(record) => {
                         kafka_backoff.reset();
+                        self.metrics.health.kafka.store(true, Ordering::Relaxed);
                         self.accept(record).await?;
                     }
                     Err(e) if is_no_topic_yet(&e) => {
                         tracing::debug!("waiting for a topic to match the pipelines: {e}");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
-                    Err(e) => kafka_backoff.wait(&e.to_string()).await,
+                    Err(e) => {
+                        self.metrics.health.kafka.store(false, Ordering::Relaxed);
+                        kafka_backoff.wait(&e.to_string()).await
+                    }
                 },
             }
         }
@@ -168,6 +207,7 @@ impl Live {
     fn reassign(&mut self, change: Assignment) {
         match change {
             Assignment::Assigned(parts) => {
+                self.metrics.health.started.store(true, Ordering::Relaxed);
                 tracing::info!(partitions = ?parts, "partitions assigned");
                 // Another host may have written them since: look again.
                 for p in &parts {
@@ -217,6 +257,7 @@ impl Live {
         match pos.high {
             Some(high) if record.offset <= high => {
                 self.stats.skipped += 1;
+                self.metrics.skipped.inc();
                 if !pos.sought && high - record.offset > 1_000 {
                     // Far behind the table (a restart that began at an old
                     // advisory offset): jump instead of reading it all.
@@ -358,7 +399,10 @@ impl Live {
                         break;
                     }
                     // Opening or creating the table needs the object store.
-                    Err(e) => backoff.wait(&format!("writing to {uri}: {e}")).await,
+                    Err(e) => {
+                        self.metrics.health.delta.store(false, Ordering::Relaxed);
+                        backoff.wait(&format!("writing to {uri}: {e}")).await
+                    }
                 }
             }
         }
@@ -373,6 +417,7 @@ impl Live {
         let metadata = self.chains[p].commit_metadata(&pipeline.name);
         let claims = ranges.claims(&pipeline.name);
         let mut backoff = Backoff::new("Delta");
+        let started = Instant::now();
         loop {
             match self.sink.commit(&uri, &metadata, &claims).await {
                 Ok(_) => break,
@@ -389,6 +434,7 @@ impl Live {
                     return Ok(());
                 }
                 Err(e) => {
+                    self.metrics.health.delta.store(false, Ordering::Relaxed);
                     backoff
                         .wait(&format!("committing {} rows to {uri}: {e}", rows))
                         .await
@@ -398,6 +444,12 @@ impl Live {
         let lasts: Vec<(&str, i32, i64)> = ranges.last_offsets().collect();
         self.source.commit_advisory(&lasts);
         self.stats.batch(records.len(), rows, dead.len());
+        self.metrics.health.delta.store(true, Ordering::Relaxed);
+        self.metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .batch(&pipeline_name, records.len(), rows, &dead, &out.stages);
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ pub mod loader;
 pub mod progress;
 pub mod retry;
 
-pub use chain::{Chain, ChainOutput};
+pub use chain::{Chain, ChainOutput, StageCount};
 
 use std::sync::Arc;
 

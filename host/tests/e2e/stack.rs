@@ -65,6 +65,7 @@ impl Stack {
                 std::env::var("E2E_BROKER_STORAGE").unwrap_or_else(|_| "s3".into()),
             ),
             ("SLUICE_GROUP_ID", "sluice-e2e".into()),
+            ("SLUICE_METRICS_ADDR", "127.0.0.1:19464".into()),
             ("SLUICE_TABLE_URI", "s3://lake/e2e/{table}".into()),
             ("SLUICE_DLQ_URI", "s3://lake/e2e/_dead_letters".into()),
             (

@@ -19,6 +19,7 @@ use crate::stack::Stack;
 
 const TOPIC: &str = "e2eswap.public.events";
 const SWAPS: usize = 10;
+const METRICS: &str = "127.0.0.1:19465";
 const CHUNK: usize = 5_000;
 /// Two chunks per swap and one after the last: 105,000 records.
 const RECORDS: usize = CHUNK * (2 * SWAPS + 1);
@@ -120,6 +121,21 @@ fn commits(dir: &Path) -> Vec<Commit> {
     out
 }
 
+/// `GET path` on the swap host's metrics endpoint: status line, headers, body.
+fn http_get(path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(METRICS).expect("connect to the metrics endpoint");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {METRICS}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).expect("response");
+    out
+}
+
 fn swaps_in(log: &Path) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -183,6 +199,8 @@ chain = ["parse", "enrich"]
             "s3://lake/e2e-swap/{table}",
             "--dlq-uri",
             "s3://lake/e2e-swap/_dead_letters",
+            "--metrics-addr",
+            METRICS,
         ],
         "sluice-swap.log",
     );
@@ -266,6 +284,24 @@ chain = ["parse", "enrich"]
             Err(format!("{rows} of {RECORDS} rows in Delta"))
         }
     });
+    // Scraped while the host runs, the counters match what is in Delta.
+    let metrics = http_get("/metrics");
+    for line in [
+        format!("sluice_rows_written_total{{pipeline=\"swap\"}} {RECORDS}"),
+        format!("sluice_records_in_total{{pipeline=\"swap\"}} {RECORDS}"),
+        format!("sluice_plugin_swaps_total {SWAPS}"),
+        "sluice_plugin_swap_failures_total 0".to_string(),
+        format!("sluice_stage_rows_out_total{{pipeline=\"swap\",plugin=\"enrich\"}} {RECORDS}"),
+    ] {
+        assert!(
+            metrics.contains(&line),
+            "metrics: no {line:?} in\n{metrics}"
+        );
+    }
+    assert!(
+        http_get("/health").starts_with("HTTP/1.1 200"),
+        "health: not ready"
+    );
     let _ = host.kill();
     let _ = host.wait();
 
