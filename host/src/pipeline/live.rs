@@ -11,7 +11,8 @@
 //! skipped, a commit that finds its offsets already claimed writes nothing,
 //! and dead letters at or below the dead-letter table's version are not
 //! written again. Backpressure: a batch is committed before the next record
-//! is read, so nothing buffers while Delta is slow.
+//! is read, so nothing buffers while Delta is slow. Swaps, assignments and
+//! lag are in [`control`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -28,11 +29,13 @@ use super::progress::Stats;
 use super::retry::Backoff;
 use super::{sink_rejections, Chain, Generation};
 use crate::config::Config;
-use crate::metrics::{Metrics, PartitionLabels};
+use crate::metrics::Metrics;
 use crate::sink::offsets::{app_id, OffsetRanges};
 use crate::sink::{DeltaSink, SinkError};
 use crate::source::consumer::is_no_topic_yet;
-use crate::source::{Assignment, Assignments, Source};
+use crate::source::{Assignments, Source};
+
+mod control;
 
 /// Why the live pipeline stopped.
 #[derive(Debug, thiserror::Error)]
@@ -106,28 +109,6 @@ impl Live {
         self
     }
 
-    /// Consumer lag per partition taken: the broker's high watermark minus
-    /// the next offset to read. Every 10 s (it asks the broker).
-    fn update_lag(&mut self) {
-        if self.lag_updated.elapsed() < Duration::from_secs(10) {
-            return;
-        }
-        self.lag_updated = Instant::now();
-        for ((topic, partition), pos) in &self.positions {
-            let Some(high) = pos.high else { continue };
-            let hw = tokio::task::block_in_place(|| self.source.high_watermark(topic, *partition));
-            if let Ok(hw) = hw {
-                self.metrics
-                    .lag
-                    .get_or_create(&PartitionLabels {
-                        topic: topic.clone(),
-                        partition: partition.to_string(),
-                    })
-                    .set((hw - high - 1).max(0));
-            }
-        }
-    }
-
     /// Run until `shutdown` completes, then commit what is buffered. A
     /// [`Generation`] arriving on `updates` replaces the running one at a
     /// batch boundary.
@@ -174,61 +155,6 @@ impl Live {
             self.flush(key).await?;
         }
         Ok(self.stats)
-    }
-
-    /// Put `next` in place of the running generation: every buffer is first
-    /// flushed through the chain it was cut for, so a batch is processed
-    /// wholly by the old or wholly by the new chains. Positions are looked
-    /// up again (a topic may now belong to another pipeline and table).
-    async fn swap(&mut self, next: Generation) -> Result<(), LiveError> {
-        let keys: Vec<_> = self.buffers.keys().cloned().collect();
-        for key in keys {
-            self.flush(key).await?;
-        }
-        self.buffers.clear();
-        let old_subscriptions = Generation::subscriptions_of(&self.config);
-        let subscriptions = next.subscriptions();
-        if next.config.dlq_uri != self.config.dlq_uri {
-            self.dlq = DeadLetterCommitter::new(next.config.dlq_uri.clone());
-        }
-        tracing::info!("swapped in at a batch boundary: {}", next.describe());
-        self.config = next.config;
-        self.chains = next.chains;
-        self.positions.clear();
-        self.stats.swaps += 1;
-        if subscriptions != old_subscriptions {
-            if let Err(e) = self.source.resubscribe(&subscriptions) {
-                tracing::error!("{e}; the previous subscription stays");
-            }
-        }
-        Ok(())
-    }
-
-    fn reassign(&mut self, change: Assignment) {
-        match change {
-            Assignment::Assigned(parts) => {
-                self.metrics.health.started.store(true, Ordering::Relaxed);
-                tracing::info!(partitions = ?parts, "partitions assigned");
-                // Another host may have written them since: look again.
-                for p in &parts {
-                    self.positions.remove(p);
-                    self.dlq.forget(p);
-                }
-            }
-            Assignment::Revoked(parts) => {
-                tracing::info!(partitions = ?parts, "partitions revoked: their uncommitted records are dropped for the new owner");
-                for buf in self.buffers.values_mut() {
-                    buf.records.retain(|r| {
-                        !parts
-                            .iter()
-                            .any(|(t, p)| *t == r.topic && *p == r.partition)
-                    });
-                }
-                for p in &parts {
-                    self.positions.remove(p);
-                }
-            }
-        }
     }
 
     async fn accept(&mut self, record: KafkaRecord) -> Result<(), LiveError> {
