@@ -63,7 +63,9 @@ pub enum GenerateError {
         tick: u64,
         error: String,
     },
-    #[error("generator {plugin} failed in tick {tick}: {error}")]
+    #[error(
+        "generator {plugin} failed in tick {tick}: {error}; nothing of the tick is in the database"
+    )]
     Plugin {
         plugin: String,
         tick: u64,
@@ -158,8 +160,13 @@ pub async fn run(
         // starts after the largest keys in the database.
         take_lock(&mut tx, &lock).await.map_err(db_error)?;
         let state = largest_keys(&mut tx, &tables).await?;
-        plugin.resume(&state).map_err(fail)?;
-        let ops = plugin.tick(budget).map_err(fail)?;
+        // Plugin calls are synchronous and may make WASI calls that block on
+        // the runtime (a panic message on stderr): a blocking section.
+        let ops = tokio::task::block_in_place(|| {
+            plugin.resume(&state)?;
+            plugin.tick(budget)
+        })
+        .map_err(fail)?;
         let rows = check::check(&tables, &ops).map_err(|error| GenerateError::BadOperation {
             plugin: label.clone(),
             tick,

@@ -195,7 +195,7 @@ impl Metrics {
                 .get_or_create(&DeadLabels {
                     pipeline: pipeline.to_string(),
                     stage: d.stage.clone(),
-                    kind: format!("{:?}", d.kind).to_lowercase(),
+                    kind: d.kind.as_str().to_string(),
                 })
                 .inc();
         }

@@ -136,6 +136,74 @@ fn http_get(path: &str) -> String {
     out
 }
 
+fn rows_in(table: &Path) -> usize {
+    commits(table).iter().map(|c| c.offsets.len()).sum()
+}
+
+fn produce(rt: &tokio::runtime::Runtime, topic: &str, ids: std::ops::Range<usize>) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:19092")
+        .create()
+        .expect("producer");
+    for id in ids {
+        let key = format!("{{\"id\":{id}}}");
+        let payload = value(id);
+        rt.block_on(producer.send(
+            FutureRecord::to(topic).key(&key).payload(&payload),
+            Duration::from_secs(10),
+        ))
+        .unwrap_or_else(|(e, _)| panic!("deliver: {e}"));
+    }
+}
+
+/// A second pipeline added to the running host's plugins.toml gets its
+/// topic's records into its own table; removed again, it stops taking them.
+fn a_pipeline_added_live_starts_and_removed_stops(
+    stack: &Stack,
+    dir: &Path,
+    config: &str,
+    log: &Path,
+    rt: &tokio::runtime::Runtime,
+) {
+    const AUDIT: &str = "e2eaudit.public.log";
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", "127.0.0.1:19092")
+        .create()
+        .expect("admin");
+    for r in rt
+        .block_on(admin.create_topics(
+            &[NewTopic::new(AUDIT, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        ))
+        .expect("create topic")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("create {t}: {e}"));
+    }
+    produce(rt, AUDIT, 0..300);
+    let table = stack.s3_dir("e2e-swap/log");
+    let added = format!(
+        "{config}\n[[pipelines]]\nname = \"audit\"\ntopics = [\"e2eaudit.*.*\"]\nchain = [\"parse\"]\n"
+    );
+    deploy(dir, "plugins.toml", added.as_bytes());
+    stack.eventually(Duration::from_secs(90), || match rows_in(&table) {
+        300 => Ok(()),
+        n => Err(format!("added pipeline: {n} of 300 rows in its table")),
+    });
+    deploy(dir, "plugins.toml", config.as_bytes());
+    stack.eventually(Duration::from_secs(30), || match swaps_in(log) {
+        n if n >= SWAPS + 2 => Ok(()),
+        n => Err(format!("{n} swaps, waiting for the removal")),
+    });
+    produce(rt, AUDIT, 300..400);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        rows_in(&table),
+        300,
+        "removed pipeline: its topic is no longer read"
+    );
+    eprintln!("e2e: a pipeline added live filled its table; removed, it stopped");
+}
+
 fn swaps_in(log: &Path) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -302,6 +370,8 @@ chain = ["parse", "enrich"]
         http_get("/health").starts_with("HTTP/1.1 200"),
         "health: not ready"
     );
+    let swaps = swaps_in(&log);
+    a_pipeline_added_live_starts_and_removed_stops(stack, dir.path(), &config, &log, &rt);
     let _ = host.kill();
     let _ = host.wait();
 
@@ -343,7 +413,6 @@ chain = ["parse", "enrich"]
             );
         }
     }
-    let swaps = swaps_in(&log);
     let changes: usize = all
         .windows(2)
         .filter(|w| w[0].enrich != w[1].enrich)

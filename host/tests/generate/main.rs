@@ -296,6 +296,7 @@ fn bad_operations_are_refused_and_nothing_of_their_tick_is_written(pg: &Postgres
             "duplicate-key",
             "duplicate key value violates unique constraint",
         ),
+        ("panic", "plugin trapped (panic)"),
     ];
     for (fault, why) in cases {
         let db = pg.database(&fault.replace('-', "_"));

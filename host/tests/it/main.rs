@@ -7,12 +7,14 @@
 //! - [`fixtures`]: the fixture harness and its golden files.
 //! - [`replay`]: `sluice replay` into Delta, read back, compared with Postgres.
 //! - [`exactly_once`]: Kafka offsets in Delta commits, never written twice.
+//! - [`dead_letters`]: each failure class in the dead-letter table, with stage and reason.
 //! - [`config_ui`]: invalid plugins.toml files and their exact error text.
 //! - [`cli`]: the `sluice` binary end to end.
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, good and bad changes.
 
 mod cli;
 mod config_ui;
+mod dead_letters;
 mod exactly_once;
 mod fixtures;
 mod reload;

@@ -1,6 +1,7 @@
 //! The live loop's control side: a new generation swapped in at a batch
 //! boundary, partitions assigned or revoked by the consumer group, and the
-//! consumer-lag gauges. The data path is in the parent module.
+//! consumer lag (gauges and the terminal line). The data path is in the
+//! parent module.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -19,19 +20,23 @@ impl Live {
             return;
         }
         self.lag_updated = Instant::now();
+        let mut total = 0;
         for ((topic, partition), pos) in &self.positions {
             let Some(high) = pos.high else { continue };
             let hw = tokio::task::block_in_place(|| self.source.high_watermark(topic, *partition));
             if let Ok(hw) = hw {
+                let lag = (hw - high - 1).max(0);
+                total += lag;
                 self.metrics
                     .lag
                     .get_or_create(&PartitionLabels {
                         topic: topic.clone(),
                         partition: partition.to_string(),
                     })
-                    .set((hw - high - 1).max(0));
+                    .set(lag);
             }
         }
+        self.stats.lag = total;
     }
 
     /// Put `next` in place of the running generation: every buffer is first

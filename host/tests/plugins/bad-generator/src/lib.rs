@@ -16,6 +16,8 @@ pub enum Fault {
     WrongType,
     NullInNotNull,
     DuplicateKey,
+    /// The plugin panics (a trap) in the fault tick.
+    Panic,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +65,7 @@ impl BadGenerator {
             Fault::WrongType => insert("things", row(id, "x".into(), "three".into())),
             Fault::NullInNotNull => insert("things", row(id, Value::Null, Value::Int(1))),
             Fault::DuplicateKey => insert("things", row(1, "again".into(), Value::Int(1))),
+            Fault::Panic => panic!("bad-generator: the configured panic"),
         }
     }
 }
