@@ -16,6 +16,7 @@ pub struct Letter {
     pub topic: String,
     pub partition: Option<i32>,
     pub offset: Option<i64>,
+    pub timestamp_ms: Option<i64>,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub row_json: Option<String>,
@@ -48,6 +49,9 @@ pub fn letters(batches: &[RecordBatch]) -> Vec<Letter> {
         let offset = b
             .column_by_name("offset")
             .and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let timestamp = b
+            .column_by_name("timestamp_ms")
+            .and_then(|c| c.as_primitive_opt::<Int64Type>());
         let failed = b
             .column_by_name("failed_at")
             .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
@@ -57,6 +61,7 @@ pub fn letters(batches: &[RecordBatch]) -> Vec<Letter> {
                 topic: text(b, "topic", i).unwrap_or_default(),
                 partition: partition.filter(|a| a.is_valid(i)).map(|a| a.value(i)),
                 offset: offset.filter(|a| a.is_valid(i)).map(|a| a.value(i)),
+                timestamp_ms: timestamp.filter(|a| a.is_valid(i)).map(|a| a.value(i)),
                 key: binary(b, "key", i),
                 value: binary(b, "value", i),
                 row_json: text(b, "row_json", i),

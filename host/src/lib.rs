@@ -14,10 +14,12 @@
 //! - [`generator`]: `sluice generate`, a generator plugin driving PostgreSQL.
 //! - [`load`]: `sluice load`, a CSV file into a PostgreSQL table in one transaction.
 //! - [`postgres`]: connecting, column types and table DDL shared by both.
+//! - [`dlq_replay`]: `sluice dlq replay`, dead letters through the current chain, exactly once.
 //! - [`dlq_view`]: `sluice dlq list|show`, the dead-letter table read back.
 //! - [`harness`]: run real `.wasm` plugins against fixture files (`sluice plugin test`).
 
 pub mod config;
+pub mod dlq_replay;
 pub mod dlq_view;
 pub mod generator;
 pub mod harness;

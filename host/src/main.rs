@@ -278,7 +278,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Generate(args) => cmd::generate::run(&cli.config, &cache_dir, args),
         Command::Load(args) => cmd::load::run(&cli.config, &cache_dir, args),
-        Command::Dlq(args) => cmd::dlq::run(&cli.config, args),
+        Command::Dlq(args) => cmd::dlq::run(&cli.config, &cache_dir, args),
         Command::Check => {
             let config = load_config(&cli.config)?;
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);

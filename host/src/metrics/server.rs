@@ -45,8 +45,21 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn health(State(s): State<AppState>) -> impl IntoResponse {
+    // A rejected change does not make the host unhealthy (the old chains
+    // run on), but it is said here until a change is accepted.
+    let rejected = s
+        .reload
+        .as_ref()
+        .and_then(|r| r.last_error.lock().ok().and_then(|e| e.clone()))
+        .map(|e| {
+            format!(
+                "last change rejected: {}\n",
+                e.lines().next().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
     match s.metrics.unhealthy() {
-        None => (StatusCode::OK, "ok\n".to_string()),
+        None => (StatusCode::OK, format!("ok\n{rejected}")),
         Some(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("unhealthy: {}\n", why.join("; ")),

@@ -71,3 +71,85 @@ fn each_failure_class_lands_in_the_dead_letter_table_with_stage_and_reason() {
         }
     }
 }
+
+fn sluice(config: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--config", config])
+        .args(args)
+        .output()
+        .expect("run sluice");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn dlq_replay_after_a_fix_writes_each_letter_once_and_keeps_failing_ones() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf-8");
+    let broken = test_file("fixtures/dlq/plugins.toml");
+    let fixed = test_file("fixtures/dlq/fixed.toml");
+    let (broken, fixed) = (
+        broken.to_str().expect("utf-8"),
+        fixed.to_str().expect("utf-8"),
+    );
+    let input = test_file("fixtures/dlq/classes.jsonl");
+    let (ok, _, err) = sluice(
+        broken,
+        &[
+            "replay",
+            "--input",
+            input.to_str().expect("utf-8"),
+            "--output",
+            dir,
+        ],
+    );
+    assert!(ok, "{err}");
+    let dlq = format!("{dir}/_dead_letters");
+    let tables = format!("{dir}/{{table}}");
+    let replay = |config: &str, topic: &str| {
+        let (ok, stdout, stderr) = sluice(
+            config,
+            &[
+                "dlq",
+                "--dlq-uri",
+                &dlq,
+                "replay",
+                "--topic",
+                topic,
+                "--table-uri",
+                &tables,
+            ],
+        );
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    // Not fixed: the panic letters fail again, nothing is written.
+    let again = replay(broken, "dlq.panic.t");
+    assert!(
+        again.contains("replayed 0 dead letters")
+            && again.contains("still failing: dlq.panic.t[0]@0"),
+        "{again}"
+    );
+    // Fixed: the row-error letters go into table t, once.
+    let first = replay(fixed, "dlq.rows.t");
+    assert!(
+        first.contains("replayed 2 dead letters → 2 rows"),
+        "{first}"
+    );
+    let second = replay(fixed, "dlq.rows.t");
+    assert!(
+        second.contains("replayed 0 dead letters") && second.contains("2 already replayed"),
+        "{second}"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let rows: usize = rt
+        .block_on(read_table(&format!("{dir}/t"), Default::default()))
+        .expect("read table t")
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 2, "each replayed letter is in the table once");
+}
