@@ -52,10 +52,8 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
         .as_ref()
         .and_then(|r| r.last_error.lock().ok().and_then(|e| e.clone()))
         .map(|e| {
-            format!(
-                "last change rejected: {}\n",
-                e.lines().next().unwrap_or_default()
-            )
+            let flat: Vec<&str> = e.split_whitespace().collect();
+            format!("last change rejected: {}\n", flat.join(" "))
         })
         .unwrap_or_default();
     match s.metrics.unhealthy() {
