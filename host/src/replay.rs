@@ -238,9 +238,7 @@ impl Replayer<'_> {
         let pipeline = &self.config.pipelines[p];
         let uri = pipeline.table_uri_for(topic);
         let raw = kafka::to_batch(records)?;
-        // Plugins run synchronously; WASI calls they make (a panic message
-        // on stderr) block on the runtime, which only a blocking section allows.
-        let out = tokio::task::block_in_place(|| self.chains[p].run(&raw));
+        let out = self.chains[p].run(&raw);
         for note in out.notes {
             if self.seen_notes.insert(note.clone()) {
                 self.summary.notes.push(note);

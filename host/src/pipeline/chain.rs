@@ -75,8 +75,15 @@ impl Chain {
         self.stages.iter().map(Instance::plugin)
     }
 
-    /// Run `raw` (a raw Kafka batch) through every stage.
+    /// Run `raw` (a raw Kafka batch) through every stage. Plugins run
+    /// synchronously, and WASI calls they make (a panic message on stderr)
+    /// block on the tokio runtime, so inside a runtime this is a blocking
+    /// section; outside one it is a plain call.
     pub fn run(&mut self, raw: &RecordBatch) -> ChainOutput {
+        tokio::task::block_in_place(|| self.run_stages(raw))
+    }
+
+    fn run_stages(&mut self, raw: &RecordBatch) -> ChainOutput {
         let mut out = ChainOutput::default();
         // Only a dead letter needs the raw coordinates: build them lazily.
         let lineage_cell = std::cell::OnceCell::new();

@@ -305,7 +305,7 @@ impl Live {
         let pipeline = &self.config.pipelines[p];
         let uri = pipeline.table_uri_for(&topic);
         let raw = kafka::to_batch(&records)?;
-        let out = tokio::task::block_in_place(|| self.chains[p].run(&raw));
+        let out = self.chains[p].run(&raw);
         for note in &out.notes {
             self.stats.note(note);
         }
