@@ -167,15 +167,9 @@ pub trait Generator: Sized + 'static {
 /// `init`: parse the JSON config strictly, build the generator and return
 /// it with its tables.
 pub fn init<G: Generator>(seed: u64, config_json: &str) -> Result<(G, Vec<Table>), String> {
-    let text = if config_json.trim().is_empty() {
-        "{}"
-    } else {
-        config_json
-    };
-    let config: G::Config = serde_json::from_str(text)
-        .map_err(|e| format!("invalid config for generator {}: {e}", G::NAME))?;
-    let generator = G::new(seed, config)
-        .map_err(|e| format!("invalid config for generator {}: {e}", G::NAME))?;
+    let what = format!("generator {}", G::NAME);
+    let config: G::Config = crate::shell::parse_config(&what, config_json)?;
+    let generator = G::new(seed, config).map_err(|e| format!("invalid config for {what}: {e}"))?;
     let tables = generator.tables();
     Ok((generator, tables))
 }

@@ -13,18 +13,25 @@ pub fn describe<T: Transform>() -> (String, String, String) {
     )
 }
 
-/// `init`: parse the JSON config strictly and build the plugin.
-///
-/// Errors name the offending key (serde's message) and where it is.
-pub fn init<T: Transform>(config_json: &str) -> Result<T, String> {
+/// Parse a `[config]` table (JSON text, empty = `{}`) strictly; errors say
+/// `invalid config for WHAT:` and name the offending key and where it is.
+pub fn parse_config<C: serde::de::DeserializeOwned>(
+    what: &str,
+    config_json: &str,
+) -> Result<C, String> {
     let text = if config_json.trim().is_empty() {
         "{}"
     } else {
         config_json
     };
-    let config: T::Config = serde_json::from_str(text)
-        .map_err(|e| format!("invalid config for plugin {}: {e}", T::NAME))?;
-    T::new(config).map_err(|e| format!("invalid config for plugin {}: {e}", T::NAME))
+    serde_json::from_str(text).map_err(|e| format!("invalid config for {what}: {e}"))
+}
+
+/// `init`: parse the JSON config strictly and build the plugin.
+pub fn init<T: Transform>(config_json: &str) -> Result<T, String> {
+    let what = format!("plugin {}", T::NAME);
+    let config: T::Config = parse_config(&what, config_json)?;
+    T::new(config).map_err(|e| format!("invalid config for {what}: {e}"))
 }
 
 /// What `process` hands back to the host: IPC bytes plus row errors and notes.
