@@ -115,7 +115,7 @@ pub async fn load(opts: &LoadOptions) -> Result<LoadSummary, LoadError> {
             } else {
                 opts.key.clone()
             };
-            let cols = scan::infer(&opts.file, &key)?;
+            let cols = scan::infer(&opts.file, &header, &key)?;
             let def = TableDef {
                 name: opts.table.clone(),
                 columns: cols.clone(),

@@ -111,8 +111,8 @@ pub fn check(path: &Path, columns: &[ColumnDef]) -> Result<Scan, ScanError> {
 
 /// The narrowest type that every non-empty field of each column fits:
 /// boolean, bigint, numeric(p,s), date, timestamptz, else text.
-pub fn infer(path: &Path, key: &[String]) -> Result<Vec<ColumnDef>, ScanError> {
-    let header = header(path)?;
+/// `header` is the file's [`header`], read once by the caller.
+pub fn infer(path: &Path, header: &[String], key: &[String]) -> Result<Vec<ColumnDef>, ScanError> {
     let mut candidates: Vec<Candidate> = vec![Candidate::default(); header.len()];
     let mut r = reader(path)?;
     for record in r.records() {
@@ -125,7 +125,8 @@ pub fn infer(path: &Path, key: &[String]) -> Result<Vec<ColumnDef>, ScanError> {
         }
     }
     Ok(header
-        .into_iter()
+        .iter()
+        .cloned()
         .zip(candidates)
         .map(|(name, c)| ColumnDef {
             nullable: !key.contains(&name),
