@@ -7,6 +7,8 @@
 //! stack takes ~15 s); each scenario uses its own tables and says which one
 //! failed. Needs the stack's tools (`stack/install.sh`, run by `just test`).
 
+#[path = "../common/builds.rs"]
+mod builds;
 mod stack;
 mod swap;
 

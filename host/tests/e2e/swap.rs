@@ -15,6 +15,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use sluice_plugin_sdk::arrow_array::cast::AsArray;
 use sluice_plugin_sdk::arrow_array::types::{Int32Type, Int64Type};
 
+use crate::builds::{rebuilt, sha256_hex};
 use crate::stack::Stack;
 
 const TOPIC: &str = "e2eswap.public.events";
@@ -23,24 +24,6 @@ const METRICS: &str = "127.0.0.1:19465";
 const CHUNK: usize = 5_000;
 /// Two chunks per swap and one after the last: 105,000 records.
 const RECORDS: usize = CHUNK * (2 * SWAPS + 1);
-
-/// `wasm` plus a custom section: the same plugin, another sha256.
-fn rebuilt(wasm: &[u8], tag: &str) -> Vec<u8> {
-    let name = b"sluice-test";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(tag.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0);
-    out.push(u8::try_from(content.len()).expect("short section"));
-    out.extend_from_slice(&content);
-    out
-}
-
-fn sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
 
 fn deploy(dir: &Path, name: &str, bytes: &[u8]) {
     let tmp = dir.join(format!(".{name}.tmp"));
@@ -382,7 +365,7 @@ chain = ["parse", "enrich"]
             assert!(seen.insert(*o), "swap: offset {o:?} written twice");
         }
         assert!(
-            c.enrich == sha(&v1) || c.enrich == sha(&v2),
+            c.enrich == sha256_hex(&v1) || c.enrich == sha256_hex(&v2),
             "swap: a commit names enrich {}, neither build",
             c.enrich
         );

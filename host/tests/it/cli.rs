@@ -1,21 +1,6 @@
 //! The `sluice` binary: exit codes and what it prints.
 
-use std::process::Command;
-
-use crate::support::{root, shared, test_file};
-
-fn sluice(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run sluice");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use crate::support::{root, shared, sluice, test_file};
 
 #[test]
 fn check_validates_the_default_config_and_loads_its_plugins() {

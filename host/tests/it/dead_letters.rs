@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use sluice::dlq_view::{letters, Letter};
 use sluice::sink::read::read_table;
 
-use crate::support::test_file;
+use crate::support::{sluice, test_file};
 
 #[test]
 fn each_failure_class_lands_in_the_dead_letter_table_with_stage_and_reason() {
@@ -18,16 +18,16 @@ fn each_failure_class_lands_in_the_dead_letter_table_with_stage_and_reason() {
     let dir = out.path().to_str().expect("utf-8");
     let config = test_file("fixtures/dlq/plugins.toml");
     let input = test_file("fixtures/dlq/classes.jsonl");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--config", config.to_str().expect("utf-8"), "replay"])
-        .args(["--input", input.to_str().expect("utf-8"), "--output", dir])
-        .output()
-        .expect("run sluice replay");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (ok, _, stderr) = sluice(&[
+        "--config",
+        config.to_str().expect("utf-8"),
+        "replay",
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--output",
+        dir,
+    ]);
+    assert!(ok, "{stderr}");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let batches = rt
         .block_on(read_table(
@@ -72,19 +72,6 @@ fn each_failure_class_lands_in_the_dead_letter_table_with_stage_and_reason() {
     }
 }
 
-fn sluice(config: &str, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--config", config])
-        .args(args)
-        .output()
-        .expect("run sluice");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
 #[test]
 fn dlq_replay_after_a_fix_writes_each_letter_once_and_keeps_failing_ones() {
     let out = tempfile::tempdir().expect("tempdir");
@@ -96,33 +83,31 @@ fn dlq_replay_after_a_fix_writes_each_letter_once_and_keeps_failing_ones() {
         fixed.to_str().expect("utf-8"),
     );
     let input = test_file("fixtures/dlq/classes.jsonl");
-    let (ok, _, err) = sluice(
+    let (ok, _, err) = sluice(&[
+        "--config",
         broken,
-        &[
-            "replay",
-            "--input",
-            input.to_str().expect("utf-8"),
-            "--output",
-            dir,
-        ],
-    );
+        "replay",
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--output",
+        dir,
+    ]);
     assert!(ok, "{err}");
     let dlq = format!("{dir}/_dead_letters");
     let tables = format!("{dir}/{{table}}");
     let replay = |config: &str, topic: &str| {
-        let (ok, stdout, stderr) = sluice(
+        let (ok, stdout, stderr) = sluice(&[
+            "--config",
             config,
-            &[
-                "dlq",
-                "--dlq-uri",
-                &dlq,
-                "replay",
-                "--topic",
-                topic,
-                "--table-uri",
-                &tables,
-            ],
-        );
+            "dlq",
+            "--dlq-uri",
+            &dlq,
+            "replay",
+            "--topic",
+            topic,
+            "--table-uri",
+            &tables,
+        ]);
         assert!(ok, "{stderr}");
         stdout
     };

@@ -12,6 +12,8 @@
 //! - [`cli`]: the `sluice` binary end to end.
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, good and bad changes.
 
+#[path = "../common/builds.rs"]
+mod builds;
 mod cli;
 mod config_ui;
 mod dead_letters;

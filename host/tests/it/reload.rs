@@ -13,6 +13,7 @@ use sluice::pipeline::Generation;
 use sluice::reload::{self, ReloadStats, SinkOverrides, Source};
 use tokio::sync::mpsc;
 
+use crate::builds::{rebuilt, sha256_hex};
 use crate::support::{cache_dir, engine, shared, test_file, wasm};
 
 /// A plugins.toml directory under test.
@@ -98,29 +99,6 @@ chain = ["parse", "select", "enrich"]
     )
 }
 
-/// `wasm` with a custom section appended: the same plugin, another sha256
-/// (how a rebuilt plugin looks to the host).
-fn rebuilt(wasm: &[u8], tag: &str) -> Vec<u8> {
-    let name = b"sluice-test";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(tag.as_bytes());
-    let mut out = wasm.to_vec();
-    out.push(0); // custom section
-    let mut len = content.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&content);
-    out
-}
-
 struct Running {
     updates: mpsc::Receiver<Generation>,
     stats: Arc<ReloadStats>,
@@ -187,7 +165,7 @@ async fn good_changes_swap_in_and_bad_ones_are_rejected_with_their_reason() {
         .next(Duration::from_secs(15))
         .await
         .expect("v2 swapped in");
-    assert_eq!(enrich_sha(&g), hex_sha(&v2), "the new build runs");
+    assert_eq!(enrich_sha(&g), sha256_hex(&v2), "the new build runs");
 
     // A settings change that still passes the self-test: a smaller memory cap.
     dir.deploy(
@@ -306,15 +284,10 @@ async fn a_wasm_written_in_place_is_read_once_it_stops_changing() {
         .next(Duration::from_secs(15))
         .await
         .expect("the finished file swaps in");
-    assert_eq!(enrich_sha(&g), hex_sha(&v3));
+    assert_eq!(enrich_sha(&g), sha256_hex(&v3));
     assert_eq!(
         run.stats.rejected.load(Ordering::Relaxed),
         0,
         "the half file was never tried"
     );
-}
-
-fn hex_sha(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -1,6 +1,7 @@
 //! Paths and builders shared by the integration tests.
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use sluice::runtime::{Limits, PluginSpec, SandboxEngine};
@@ -92,4 +93,18 @@ pub fn golden(actual: &str, rel: &str) {
     if let Err(diff) = sluice::harness::compare_golden(actual, &path) {
         panic!("{diff}\n(set SLUICE_BLESS=1 to accept the new output)");
     }
+}
+
+/// Run the `sluice` binary from the workspace root: success, stdout, stderr.
+pub fn sluice(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run sluice");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
