@@ -28,6 +28,15 @@ fn ok(out: Output) -> String {
     stdout
 }
 
+/// The operation count a run's summary starts with (`2000 operations in …`).
+fn operations(summary: &str, scenario: &str) -> u64 {
+    summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{scenario}: no count in {summary}"))
+}
+
 fn generate(db: &Db, args: &[&str]) -> String {
     let mut all = vec!["generate"];
     all.extend_from_slice(args);
@@ -196,12 +205,7 @@ fn the_rate_holds_within_ten_percent(pg: &Postgres) {
         &["--plugin", "shop", "--rate", "500/s", "--duration", "10s"],
     );
     let secs = started.elapsed().as_secs_f64();
-    let ops: f64 = out
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("rate: no count in {out}"));
-    let rate = ops / 10.0;
+    let rate = operations(&out, "rate") as f64 / 10.0;
     assert!(
         (450.0..=550.0).contains(&rate),
         "rate: {rate:.0} ops/s over 10 s, want 500 ± 10%\n{out}"
@@ -265,11 +269,7 @@ fn ctrl_c_stops_after_a_whole_transaction(pg: &Postgres) {
     let out = child.wait_with_output().expect("wait");
     let stdout = ok(out);
     assert!(stdout.contains("stopped by signal"), "ctrl-c: {stdout}");
-    let ops: u64 = stdout
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("ctrl-c: no count in {stdout}"));
+    let ops = operations(&stdout, "ctrl-c");
     assert!(
         ops > 0 && ops.is_multiple_of(40),
         "ctrl-c: {ops} operations is not whole ticks of 40"
