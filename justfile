@@ -36,14 +36,40 @@ build-plugins:
 build: build-plugins
     cargo build -p sluice
 
-# Start the whole local stack (no Docker): PostgreSQL, the broker, S3,
-# Debezium, then the sluice host; installs what is missing first.
-up: build
+# The same in release mode (what ./Dockerfile builds for docker compose).
+build-release: build-plugins
+    cargo build --release --locked -p sluice
+
+# With a Docker engine: docker compose (builds the sluice image, starts every
+# service, waits until each is healthy). Without one: the local stack
+# (PostgreSQL, the broker, S3, Debezium, the host, the generator as
+# processes; installs what is missing first). SLUICE_STACK=local|compose
+# forces one.
+# Start the whole platform (docker compose with a Docker engine, else local processes).
+up:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    mode="${SLUICE_STACK:-auto}"
+    if [ "$mode" = compose ] || { [ "$mode" = auto ] && stack/compose.sh available; }; then
+        exec stack/compose.sh up
+    fi
+    "{{just_executable()}}" build
     SLUICE_BIN="{{target}}/debug/sluice" stack/stack.sh up
 
-# Stop everything `just up` started.
-down:
-    stack/stack.sh down
+# `--purge` also deletes the data (database, topics, Delta tables, logs).
+# Stop what `just up` started (`just down --purge` also deletes its data).
+down *flags:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    case "{{flags}}" in ""|--purge) ;; *) echo "usage: just down [--purge]" >&2; exit 2 ;; esac
+    if stack/compose.sh running; then stack/compose.sh down {{flags}}; fi
+    stack/stack.sh down {{flags}}
+
+# Stop everything and delete its data (= `just down --purge`).
+clean:
+    "{{just_executable()}}" down --purge
 
 # Health of each component, the connector's state, and per pipeline and
 # partition: offset in Delta, broker high watermark, lag, last commit.

@@ -5,8 +5,9 @@
 # order, each behind a health check; `down` stops only what `up` started (by
 # pid, in reverse); `status` shows each one's health.
 #
-# usage: stack/stack.sh up|down|status|postgres (up starts only what is not
-# running; postgres starts just the database, for the generator tests)
+# usage: stack/stack.sh up|down [--purge]|status|postgres (up starts only what
+# is not running; --purge deletes the data too; postgres starts just the
+# database, for the generator tests)
 # Every setting comes from .env or the environment (ports, SLUICE_STATE for
 # the state directory, SLUICE_NO_HOST=1 to start everything but the host).
 source "$(dirname "$0")/lib.sh"
@@ -212,6 +213,13 @@ down() {
     say "stack down"
 }
 
+# Delete what the stack keeps: the database cluster, the S3 server's files
+# (topics and Delta tables), Connect's offsets, logs.
+purge() {
+    rm -rf "$STATE" "$PG_DATA"
+    say "stack data deleted ($STATE, $PG_DATA)"
+}
+
 status() {
     local rc=0
     line() { printf '%-10s %-8s %s\n' "$1" "$2" "$3"; }
@@ -241,7 +249,7 @@ status() {
 case "${1:-}" in
     up) "$ROOT/stack/install.sh"; up ;;
     postgres) postgres_up ;;
-    down) down ;;
+    down) down; if [ "${2:-}" = --purge ]; then purge; fi ;;
     status) status ;;
-    *) echo "usage: $0 up|down|status|postgres" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down [--purge]|status|postgres" >&2; exit 2 ;;
 esac

@@ -37,6 +37,10 @@ pub struct GenerateArgs {
     /// `postgres://user:password@host:port/db` (default: the PG* variables).
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Write the time to this file after every committed tick (a liveness
+    /// signal for container health checks).
+    #[arg(long)]
+    heartbeat: Option<PathBuf>,
 }
 
 /// The spec of `name`: plugins.toml's generator, or a bare `.wasm`.
@@ -102,6 +106,7 @@ pub fn run(config_path: &Path, cache_dir: &Path, args: GenerateArgs) -> Result<(
         duration: args.duration,
         count: args.count,
         progress: std::io::stderr().is_terminal(),
+        heartbeat: args.heartbeat,
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let summary = rt.block_on(async {

@@ -13,6 +13,7 @@ mod exec;
 mod pace;
 mod report;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::{PgConnection, Row as _};
@@ -42,6 +43,8 @@ pub struct Options {
     pub count: Option<u64>,
     /// Draw a live progress line (an interactive terminal).
     pub progress: bool,
+    /// Rewritten with the time after every committed tick.
+    pub heartbeat: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +136,7 @@ pub async fn run(
     let mut schedule = pace::Schedule::new(opts.rate);
     let mut progress = report::Progress::new(opts.progress, &label);
     let mut tick = 0u64;
+    let mut heartbeat_failed = false;
     loop {
         let left = opts.count.map_or(u64::from(tick_size), |c| c - summary.ops);
         let over = |d: Duration| schedule.elapsed() >= d || schedule.next_offset() >= d;
@@ -180,6 +184,9 @@ pub async fn run(
                 error,
             })?;
         tx.commit().await.map_err(db_error)?;
+        if let Some(path) = &opts.heartbeat {
+            beat(path, &mut heartbeat_failed);
+        }
         summary.add(&tables, &rows, applied);
         schedule.record(rows.len() as u64);
         if rows.is_empty() {
@@ -193,6 +200,20 @@ pub async fn run(
     progress.finish();
     pool.close().await;
     Ok(summary)
+}
+
+/// Record a committed tick in the heartbeat file; a failure is logged once
+/// and does not stop the run (the file only feeds a health check).
+fn beat(path: &Path, failed: &mut bool) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Err(e) = std::fs::write(path, format!("{now}\n")) {
+        if !*failed {
+            tracing::warn!("heartbeat file {} not written: {e}", path.display());
+        }
+        *failed = true;
+    }
 }
 
 /// The transaction-level advisory lock of a generator's set of tables.

@@ -10,11 +10,13 @@
 //! - [`dead_letters`]: each failure class in the dead-letter table, with stage and reason.
 //! - [`config_ui`]: invalid plugins.toml files and their exact error text.
 //! - [`cli`]: the `sluice` binary end to end.
+//! - [`compose`]: docker-compose.yml, .env, the connector JSON and the Dockerfile, statically.
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, good and bad changes.
 
 #[path = "../common/builds.rs"]
 mod builds;
 mod cli;
+mod compose;
 mod config_ui;
 mod dead_letters;
 mod exactly_once;
