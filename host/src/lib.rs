@@ -11,6 +11,8 @@
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, swapped in at a batch boundary.
 //! - [`replay`]: `sluice replay`, captured messages → chain → Delta, offline.
 //! - [`status`]: `sluice status`, lag and last commit per partition.
+//! - [`tail`]: `sluice tail`, a topic's Debezium events made readable.
+//! - [`show`]: `sluice show`, a Delta table's rows and history read back.
 //! - [`generator`]: `sluice generate`, a generator plugin driving PostgreSQL.
 //! - [`load`]: `sluice load`, a CSV file into a PostgreSQL table in one transaction.
 //! - [`postgres`]: connecting, column types and table DDL shared by both.
@@ -30,6 +32,8 @@ pub mod postgres;
 pub mod reload;
 pub mod replay;
 pub mod runtime;
+pub mod show;
 pub mod sink;
 pub mod source;
 pub mod status;
+pub mod tail;

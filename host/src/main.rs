@@ -107,6 +107,12 @@ enum Command {
     Load(cmd::load::LoadArgs),
     /// Inspect the dead-letter table.
     Dlq(cmd::dlq::DlqArgs),
+    /// Print a topic's Debezium events readably: operation, table, key and
+    /// the columns set or changed (last 10 per partition; -f follows).
+    Tail(cmd::tail::TailArgs),
+    /// Print a Delta table's newest rows (filtered, time-travelled) and its
+    /// version history, from a local path or S3.
+    Show(cmd::show::ShowArgs),
     /// Work with plugins.
     Plugin {
         #[command(subcommand)]
@@ -279,6 +285,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => cmd::generate::run(&cli.config, &cache_dir, args),
         Command::Load(args) => cmd::load::run(&cli.config, &cache_dir, args),
         Command::Dlq(args) => cmd::dlq::run(&cli.config, &cache_dir, args),
+        Command::Tail(args) => cmd::tail::run(args),
+        Command::Show(args) => cmd::show::run(&cli.config, args),
         Command::Check => {
             let config = load_config(&cli.config)?;
             let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);

@@ -104,19 +104,25 @@ impl PipelineConfig {
 
     /// The table URI for `topic` (Debezium topics are `prefix.schema.table`).
     pub fn table_uri_for(&self, topic: &str) -> String {
-        let parts: Vec<&str> = topic.split('.').collect();
-        let (prefix, schema, table) = match parts.as_slice() {
-            [p, s, rest @ ..] if !rest.is_empty() => (*p, *s, rest.join(".")),
-            [p, t] => (*p, "", (*t).to_string()),
-            _ => ("", "", topic.to_string()),
-        };
-        self.table_uri
-            .replace("{topic}", topic)
-            .replace("{prefix}", prefix)
-            .replace("{schema}", schema)
-            .replace("{table}", &table)
-            .replace("{pipeline}", &self.name)
+        expand_table_uri(&self.table_uri, topic, &self.name)
     }
+}
+
+/// A table URI template with `{topic}`, `{prefix}`, `{schema}`, `{table}` and
+/// `{pipeline}` filled in from `topic` (`prefix.schema.table`) and `pipeline`.
+pub fn expand_table_uri(template: &str, topic: &str, pipeline: &str) -> String {
+    let parts: Vec<&str> = topic.split('.').collect();
+    let (prefix, schema, table) = match parts.as_slice() {
+        [p, s, rest @ ..] if !rest.is_empty() => (*p, *s, rest.join(".")),
+        [p, t] => (*p, "", (*t).to_string()),
+        _ => ("", "", topic.to_string()),
+    };
+    template
+        .replace("{topic}", topic)
+        .replace("{prefix}", prefix)
+        .replace("{schema}", schema)
+        .replace("{table}", &table)
+        .replace("{pipeline}", pipeline)
 }
 
 impl Config {

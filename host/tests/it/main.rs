@@ -11,6 +11,7 @@
 //! - [`config_ui`]: invalid plugins.toml files and their exact error text.
 //! - [`cli`]: the `sluice` binary end to end.
 //! - [`compose`]: docker-compose.yml, .env, the connector JSON and the Dockerfile, statically.
+//! - [`show`]: `sluice show` on replayed tables: rows, filters, time travel, history.
 //! - [`reload`]: hot reload of plugins.toml and `.wasm` files, good and bad changes.
 
 #[path = "../common/builds.rs"]
@@ -24,4 +25,5 @@ mod fixtures;
 mod reload;
 mod replay;
 mod sandbox;
+mod show;
 mod support;

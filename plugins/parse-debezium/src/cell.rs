@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::schema::Kind;
+pub use sluice_plugin_sdk::decimal::{decode_decimal, render_decimal};
 
 /// A decoded value. Integers, dates, times and timestamps are `Int` in the
 /// unit of the column's Arrow type (days, µs).
@@ -218,44 +219,6 @@ impl<'de> Visitor<'de> for CellVisitor<'_> {
     }
 }
 
-/// Decode a base64 big-endian two's-complement unscaled decimal.
-pub fn decode_decimal(b64: &str) -> Result<i128, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| format!("decimal `{b64}` is not base64: {e}"))?;
-    if bytes.len() > 16 {
-        return Err(format!(
-            "decimal `{b64}` has {} bytes, more than Decimal128 holds",
-            bytes.len()
-        ));
-    }
-    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-    let mut buf = if negative { [0xffu8; 16] } else { [0u8; 16] };
-    buf[16 - bytes.len()..].copy_from_slice(&bytes);
-    Ok(i128::from_be_bytes(buf))
-}
-
-/// Exact decimal text of `unscaled × 10^-scale`.
-pub fn render_decimal(unscaled: i128, scale: i32) -> String {
-    if scale <= 0 {
-        let zeros = "0".repeat(scale.unsigned_abs() as usize);
-        return if unscaled == 0 {
-            "0".into()
-        } else {
-            format!("{unscaled}{zeros}")
-        };
-    }
-    let digits = unscaled.unsigned_abs().to_string();
-    let scale = scale as usize;
-    let padded = if digits.len() <= scale {
-        format!("{}{digits}", "0".repeat(scale + 1 - digits.len()))
-    } else {
-        digits
-    };
-    let (int, frac) = padded.split_at(padded.len() - scale);
-    format!("{}{int}.{frac}", if unscaled < 0 { "-" } else { "" })
-}
-
 /// Infer a schemaless value: numbers, booleans and strings keep their type,
 /// objects and arrays stay JSON text.
 fn infer(raw: &str) -> Result<Cell<'_>, String> {
@@ -283,16 +246,6 @@ mod tests {
 
     fn cell<'a>(kind: &Kind, json: &'a str) -> Result<Cell<'a>, serde_json::Error> {
         CellSeed(kind).deserialize(&mut serde_json::Deserializer::from_str(json))
-    }
-
-    #[test]
-    fn decodes_fixture_decimals() {
-        // Values from ../shared/fixtures/debezium/README.md.
-        assert_eq!(decode_decimal("BBo="), Ok(1050));
-        assert_eq!(decode_decimal("7Sl5"), Ok(-1234567));
-        assert_eq!(decode_decimal("AOjUpQ//"), Ok(999999999999));
-        assert_eq!(render_decimal(-1234567, 2), "-12345.67");
-        assert_eq!(render_decimal(1, 2), "0.01");
     }
 
     #[test]

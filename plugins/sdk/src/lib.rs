@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`ipc`]: Arrow IPC stream bytes ⇄ [`RecordBatch`].
+//! - [`decimal`]: Debezium's base64 decimals ⇄ exact decimal text.
 //! - [`kafka`]: the raw Kafka batch schema and the capture-file format.
 //! - [`row`]: a row-wise helper for plugins that think in records, not columns.
 //! - [`shell`]: the functions the export shell calls; testable natively.
@@ -16,6 +17,7 @@
 //! - `bindings`, `generator_bindings` (wasm32 only): the wit-bindgen output
 //!   for the `transformer` and `generator` worlds of `sluice:plugin`.
 
+pub mod decimal;
 pub mod generator;
 pub mod ipc;
 pub mod kafka;
