@@ -3,11 +3,12 @@
 # built with the same `just` recipes as a local build (`just build-release`
 # = `just build-plugins` + the host in release mode), on a slim runtime.
 
-# --- build: the toolchain of rust-toolchain.toml, wasm32-wasip2, just, cmake
-# (librdkafka is compiled from source) -----------------------------------------
+# --- build: the toolchain of rust-toolchain.toml, wasm32-wasip2, just; cmake
+# and curl's and zlib's headers for librdkafka, compiled from source (as
+# .ci/run installs them) -------------------------------------------------------
 FROM rust:1.95.0-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends cmake \
+    && apt-get install -y --no-install-recommends cmake libcurl4-openssl-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN rustup target add wasm32-wasip2 \
     && cargo install just --version 1.43.0 --locked

@@ -125,6 +125,22 @@ load file *args: build
     set -a; source .env; set +a
     "{{target}}/debug/sluice" load "{{file}}" {{args}}
 
+# Print a Delta table's newest rows and history with .env's settings, e.g. `just show orders -n 5`.
+show table *args: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    set -a; source .env; set +a
+    "{{target}}/debug/sluice" show "{{table}}" {{args}}
+
+# Print a topic's Debezium events readably with .env's broker, e.g. `just tail orders -f`.
+tail topic *args: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd "{{root}}"
+    set -a; source .env; set +a
+    "{{target}}/debug/sluice" tail "{{topic}}" {{args}}
+
 # Validate plugins.toml and load every plugin it names.
 check: build-plugins
     cargo run -p sluice -- check

@@ -15,7 +15,7 @@ use sluice::runtime::{cache, SandboxEngine};
 use sluice::sink::delta::storage_options_from_env;
 use sluice::sink::DeltaSink;
 use sluice::source::{Source, SourceConfig};
-use sluice::{harness, reload, replay};
+use sluice::{harness, reload};
 
 mod cmd;
 
@@ -45,21 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Replay captured messages (JSONL) through the pipelines into Delta tables.
-    Replay {
-        /// Capture file: one {"topic","partition","offset","timestamp_ms","key","value","headers"} per line.
-        #[arg(long, short)]
-        input: PathBuf,
-        /// Write tables under DIR/{table} and dead letters to DIR/_dead_letters
-        /// (default: the locations in plugins.toml).
-        #[arg(long, short)]
-        output: Option<String>,
-        /// Stop at the first malformed line instead of dead-lettering it.
-        #[arg(long)]
-        strict: bool,
-        /// Commit a table whenever this many rows are buffered for it.
-        #[arg(long, default_value_t = 100_000)]
-        commit_rows: usize,
-    },
+    Replay(cmd::replay::ReplayArgs),
     /// Run the live pipelines: Kafka → plugin chains → Delta, exactly once.
     /// Stops cleanly on Ctrl-C or SIGTERM after committing what is buffered.
     Run {
@@ -164,34 +150,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let cache_dir = cli.cache_dir.clone().unwrap_or_else(cache::default_dir);
     match cli.command {
-        Command::Replay {
-            input,
-            output,
-            strict,
-            commit_rows,
-        } => {
-            let mut config = load_config(&cli.config)?;
-            if let Some(dir) = &output {
-                config = config.with_output_dir(dir);
-            }
-            let engine = Arc::new(SandboxEngine::new().map_err(|e| anyhow::anyhow!("{e:#}"))?);
-            let plugins = load_plugins(&config, &engine, &cache_dir)?;
-            let chains =
-                loader::build_chains(&config, &plugins).context("starting the plugin chains")?;
-            let sink = DeltaSink::new(storage_options_from_env());
-            let opts = replay::ReplayOptions {
-                input: input.clone(),
-                strict,
-                progress: true,
-                commit_rows,
-            };
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let summary = rt
-                .block_on(replay::replay(&config, chains, sink, &opts))
-                .with_context(|| format!("replaying {}", input.display()))?;
-            print!("{}", replay::render_summary(&summary, &input));
-            Ok(())
-        }
+        Command::Replay(args) => cmd::replay::run(&cli.config, &cache_dir, args),
         Command::Run {
             brokers,
             group,

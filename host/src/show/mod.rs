@@ -190,6 +190,7 @@ async fn history(
         .into_iter()
         .enumerate()
         .skip(skip)
+        .take(limit)
         .map(|(i, info)| {
             let chain = info
                 .info

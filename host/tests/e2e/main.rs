@@ -11,6 +11,7 @@
 mod builds;
 mod stack;
 mod swap;
+mod tools;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -109,6 +110,7 @@ fn changes_reach_delta_exactly_once_through_crashes_restarts_and_poison() {
     a_poison_message_is_dead_lettered_and_the_pipeline_goes_on(&stack);
     schema_changes_evolve_the_table_or_are_dead_lettered(&stack);
     a_generated_shop_reaches_delta(&stack);
+    tools::the_user_tools_read_the_live_stack(&stack);
     swap::plugins_swap_mid_stream_with_nothing_lost(&stack);
     eprintln!(
         "e2e: all scenarios passed ({} host starts)",

@@ -109,8 +109,17 @@ impl Stack {
     /// `sluice ARGS` with the stack's settings, stderr to logs/LOG.
     pub fn spawn_sluice(&self, args: &[&str], log: &str) -> Child {
         let log = std::fs::File::create(self.logs().join(log)).expect("log");
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(&self.root)
+        self.sluice(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start sluice")
+    }
+
+    /// A `sluice ARGS` command with the stack's settings, run in the repository.
+    pub fn sluice(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.current_dir(&self.root)
             .args(args)
             .envs(self.env())
             // .env of the repository is not read by the binary: give S3 keys.
@@ -119,11 +128,13 @@ impl Stack {
                 ("AWS_SECRET_ACCESS_KEY", "sluice-secret-key"),
                 ("AWS_REGION", "us-east-1"),
                 ("AWS_ALLOW_HTTP", "true"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start sluice")
+            ]);
+        cmd
+    }
+
+    /// The S3 server's address (`host:port`).
+    pub fn s3_endpoint(&self) -> String {
+        format!("127.0.0.1:{S3_PORT}")
     }
 
     /// The S3 server's directory of `s3://lake/<prefix>`.
