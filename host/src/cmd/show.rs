@@ -61,9 +61,8 @@ fn locate(config_path: &Path, table: &str, template: Option<&str>) -> Result<Str
     if table.contains('/') || table.contains("://") {
         return Ok(table.to_string());
     }
-    let from_config;
     let (template, pipeline) = match template {
-        Some(t) => (t, ""),
+        Some(t) => (t.to_string(), String::new()),
         None => {
             let config = Config::load(config_path).with_context(|| {
                 format!("finding where table `{table}` is (or give its location)")
@@ -72,8 +71,7 @@ fn locate(config_path: &Path, table: &str, template: Option<&str>) -> Result<Str
                 .route(table)
                 .or(config.pipelines.first())
                 .with_context(|| format!("{} has no pipeline", config_path.display()))?;
-            from_config = (p.table_uri.clone(), p.name.clone());
-            (from_config.0.as_str(), from_config.1.as_str())
+            (p.table_uri.clone(), p.name.clone())
         }
     };
     let bare = !table.contains('.');
@@ -84,7 +82,7 @@ fn locate(config_path: &Path, table: &str, template: Option<&str>) -> Result<Str
     {
         bail!("the table location template {template} needs the whole topic: give `PREFIX.SCHEMA.{table}` or the table's location");
     }
-    Ok(expand_table_uri(template, table, pipeline))
+    Ok(expand_table_uri(&template, table, &pipeline))
 }
 
 fn when(ms: Option<i64>) -> String {
@@ -201,4 +199,41 @@ pub fn run(config_path: &Path, args: ShowArgs) -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let shown = rt.block_on(show::show(&opts, storage_options_from_env()))?;
     print(&uri, &shown, &args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins.toml")
+    }
+
+    #[test]
+    fn names_topics_and_locations_find_their_table() {
+        let located = |table: &str, template: Option<&str>| {
+            locate(&config(), table, template).map_err(|e| format!("{e:#}"))
+        };
+        // plugins.toml's [sink] table_uri is "lake/{table}".
+        assert_eq!(located("orders", None), Ok("lake/orders".into()));
+        assert_eq!(
+            located("shop.public.orders", None),
+            Ok("lake/orders".into())
+        );
+        assert_eq!(located("s3://b/x", None), Ok("s3://b/x".into()));
+        assert_eq!(
+            located("lake/orders", Some("ignored/{table}")),
+            Ok("lake/orders".into())
+        );
+        let template = Some("s3://lake/{prefix}/{schema}/{table}");
+        assert_eq!(
+            located("shop.public.orders", template),
+            Ok("s3://lake/shop/public/orders".into())
+        );
+        let err = located("orders", template).expect_err("a bare name cannot fill {prefix}");
+        assert!(
+            err.contains("needs the whole topic: give `PREFIX.SCHEMA.orders`"),
+            "{err}"
+        );
+    }
 }
