@@ -11,14 +11,17 @@ is `RECIPES <json>` with each recipe's counts, for the caller to compare.
 
 DuckDB's delta extension normally downloads itself on first use; offline,
 the PyPI wheel duckdb-extension-delta carries it, and this script puts it
-where DuckDB looks (~/.duckdb/extensions/vX/PLATFORM/) before the recipes run.
+where DuckDB looks ($HOME/.duckdb/extensions/vX/PLATFORM/) in a temporary
+HOME, so the user's own ~/.duckdb is never touched.
 """
 
 import json
 import pathlib
 import re
+import os
 import shutil
 import sys
+import tempfile
 
 
 def recipes(readme: str):
@@ -32,16 +35,18 @@ def offline_duckdb_extensions():
 
     platform = duckdb.execute("PRAGMA platform").fetchone()[0]
     version = duckdb.__version__
-    target = pathlib.Path.home() / ".duckdb" / "extensions" / f"v{version}" / platform
+    home = tempfile.mkdtemp(prefix="sluice-recipes-")
+    os.environ["HOME"] = home
+    target = pathlib.Path(home) / ".duckdb" / "extensions" / f"v{version}" / platform
     for module in ("duckdb_extension_delta", "duckdb_extension_httpfs"):
         try:
             package = __import__(module)
         except ImportError:
             continue
         for ext in pathlib.Path(package.__file__).parent.rglob("*.duckdb_extension"):
-            if not (target / ext.name).exists():
-                target.mkdir(parents=True, exist_ok=True)
-                shutil.copy(ext, target / ext.name)
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ext, target / ext.name)
+    return home
 
 
 def as_pairs(result):
@@ -58,7 +63,7 @@ def main():
     found = recipes(pathlib.Path(readme_path).read_text())
     if not found:
         sys.exit(f"{readme_path}: no recipes under 'Reading the data back'")
-    offline_duckdb_extensions()
+    home = offline_duckdb_extensions()
     out = {}
     for name, code in found:
         code = code.replace("127.0.0.1:8014", endpoint).replace("s3://lake/debezium-data/", prefix)
@@ -68,6 +73,7 @@ def main():
         out[name] = {"counts": {str(op): int(n) for op, n in as_pairs(scope["counts"])}}
         if "current" in scope:
             out[name]["current"] = scope["current"].shape[0]
+    shutil.rmtree(home, ignore_errors=True)
     print("RECIPES " + json.dumps(out, sort_keys=True))
 
 
