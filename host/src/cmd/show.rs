@@ -37,6 +37,10 @@ pub struct ShowArgs {
     /// `email!=null`, `id=7` (repeat for AND).
     #[arg(long = "where", short = 'w', value_name = "COLUMN=VALUE")]
     filters: Vec<Filter>,
+    /// The table as the source database has it now: per value of these key
+    /// columns (comma-separated) the newest change, deleted keys left out.
+    #[arg(long, value_delimiter = ',', value_name = "KEY")]
+    current_by: Vec<String>,
     /// Print the last N matching rows (Kafka order when the table has it).
     #[arg(long, short = 'n', default_value_t = 20)]
     limit: usize,
@@ -120,6 +124,10 @@ fn print(uri: &str, shown: &Shown, args: &ShowArgs) -> Result<()> {
         Format::Table => Box::new(std::io::stdout()),
         _ => Box::new(std::io::stderr()),
     };
+    let current = match shown.current {
+        Some(n) => format!(", {n} current by {}", args.current_by.join(",")),
+        None => String::new(),
+    };
     let filtered = if args.filters.is_empty() {
         String::new()
     } else {
@@ -128,7 +136,7 @@ fn print(uri: &str, shown: &Shown, args: &ShowArgs) -> Result<()> {
     };
     writeln!(
         info,
-        "{uri}: version {}, {} rows in {} files{filtered}",
+        "{uri}: version {}, {} rows in {} files{current}{filtered}",
         shown.version, shown.total_rows, shown.files
     )?;
     match &shown.rows {
@@ -192,6 +200,7 @@ pub fn run(config_path: &Path, args: ShowArgs) -> Result<()> {
         uri: uri.clone(),
         version: args.version,
         filters: args.filters.clone(),
+        current_by: args.current_by.clone(),
         columns,
         limit: args.limit,
         history: args.history,

@@ -1,8 +1,9 @@
 //! `sluice show TABLE`: a Delta table (local path or `s3://`) read back
 //! without other tools. One version's rows — filtered ([`filter`]), in Kafka
 //! order when the table has `_kafka_partition`/`_kafka_offset`, the newest
-//! `limit` of them, pipeline metadata columns hidden unless asked for — and
-//! the version history with the plugin chain that wrote each commit.
+//! `limit` of them, pipeline metadata columns hidden unless asked for, or
+//! the current state per key ([`current`]) — and the version history with
+//! the plugin chain that wrote each commit.
 //!
 //! A light reader: the version's parquet files through the table's object
 //! store, no query engine. DataFusion (deltalake's `datafusion` feature)
@@ -10,6 +11,7 @@
 //! binary, for something DuckDB and polars already do well (README,
 //! "Reading the data back").
 
+pub mod current;
 pub mod filter;
 
 use std::collections::HashMap;
@@ -43,6 +45,9 @@ pub struct ShowOptions {
     pub version: Option<u64>,
     pub filters: Vec<Filter>,
     pub columns: Columns,
+    /// Key columns: show the table as the source has it now (the newest
+    /// change per key, minus deleted keys) instead of every change.
+    pub current_by: Vec<String>,
     /// Print the last `limit` matching rows.
     pub limit: usize,
     /// How many commits of history to list.
@@ -66,6 +71,8 @@ pub struct Shown {
     pub version: u64,
     pub files: usize,
     pub total_rows: usize,
+    /// Live keys, with `current_by`.
+    pub current: Option<usize>,
     /// Rows passing the filters (before `limit`).
     pub matched: usize,
     /// The rows to print; `None` when the version has no rows.
@@ -139,10 +146,17 @@ pub async fn show(
         .map_err(arrow)?;
     let all = concat_batches(&schema, &aligned).map_err(arrow)?;
     let total_rows = all.num_rows();
-    let matched = filter::apply(&all, &opts.filters)?;
-    let (ordered, kafka_order) = kafka_ordered(&matched).map_err(arrow)?;
-    let start = ordered.num_rows().saturating_sub(opts.limit);
-    let newest = ordered.slice(start, ordered.num_rows() - start);
+    let (ordered, kafka_order) = kafka_ordered(&all).map_err(arrow)?;
+    let (rows_now, current) = if opts.current_by.is_empty() {
+        (ordered, None)
+    } else {
+        let now = current::current_state(&ordered, &opts.current_by)?;
+        let live = now.num_rows();
+        (now, Some(live))
+    };
+    let matched = filter::apply(&rows_now, &opts.filters)?;
+    let start = matched.num_rows().saturating_sub(opts.limit);
+    let newest = matched.slice(start, matched.num_rows() - start);
     let (rows, hidden) = project(&newest, &opts.columns)?;
 
     let history = history(uri, storage, version, opts.history).await?;
@@ -150,6 +164,7 @@ pub async fn show(
         version,
         files,
         total_rows,
+        current,
         matched: matched.num_rows(),
         rows: (total_rows > 0).then_some(rows),
         hidden,

@@ -108,7 +108,31 @@ fn show_reads_the_table_on_s3(stack: &Stack) -> ChangeLog {
         stdout.contains(&format!(", {} where _op=d", log.count("d"))),
         "{stdout}"
     );
-    eprintln!("e2e: sluice show read s3://lake/e2e/orders");
+    // The change log folded to the current state is Postgres' table.
+    let (stdout, _) = run(stack.sluice(&[
+        "show",
+        "orders",
+        "--current-by",
+        "id",
+        "--columns",
+        "id",
+        "--format",
+        "csv",
+        "-n",
+        "1000000",
+    ]));
+    let live: std::collections::BTreeSet<i64> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().expect("id"))
+        .collect();
+    let postgres: std::collections::BTreeSet<i64> = stack
+        .sql("select id from orders")
+        .lines()
+        .map(|l| l.parse().expect("id"))
+        .collect();
+    assert_eq!(live, postgres, "sluice show --current-by id vs Postgres");
+    eprintln!("e2e: sluice show read s3://lake/e2e/orders, and its current state is Postgres'");
     log
 }
 

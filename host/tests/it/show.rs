@@ -183,3 +183,65 @@ fn mistakes_say_what_exists() {
     assert!(!ok);
     assert!(stderr.contains("needs the whole topic"), "{stderr}");
 }
+
+#[test]
+fn the_current_state_is_postgres_final_state() {
+    let lake = lake();
+    let (ok, stdout, stderr) = show(
+        lake.path(),
+        &[
+            "orders",
+            "--current-by",
+            "id",
+            "--columns",
+            "id,status,amount",
+            "--format",
+            "json",
+            "-n",
+            "100000",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    // What Postgres held after the capture's last change.
+    let text = std::fs::read_to_string(shared("shop.final.json")).expect("final state");
+    let fin: Value = serde_json::from_str(&text).expect("json");
+    let want: std::collections::BTreeMap<i64, (String, f64)> = fin["tables"]["public.orders"]
+        ["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let amount = r["amount"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(f64::NAN);
+            (
+                r["id"].as_i64().expect("id"),
+                (r["status"].as_str().unwrap_or("").to_string(), amount),
+            )
+        })
+        .collect();
+    let got: std::collections::BTreeMap<i64, (String, f64)> = json_rows(&stdout)
+        .iter()
+        .map(|r| {
+            let amount = r["amount"].as_f64().unwrap_or(f64::NAN);
+            (
+                r["id"].as_i64().expect("id"),
+                (r["status"].as_str().unwrap_or("").to_string(), amount),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), want.len(), "live orders");
+    for (id, (status, amount)) in &want {
+        let (s, a) = got.get(id).unwrap_or_else(|| panic!("order {id} missing"));
+        assert_eq!(s, status, "order {id}");
+        assert!(
+            (a - amount).abs() < 1e-9 || (a.is_nan() && amount.is_nan()),
+            "order {id}: {a} vs {amount}"
+        );
+    }
+    assert!(
+        stderr.contains(&format!(", {} current by id", want.len())),
+        "{stderr}"
+    );
+}
