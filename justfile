@@ -159,6 +159,11 @@ bench-e2e messages="1000000": build-plugins
     stack/install.sh
     SLUICE_BENCH_MESSAGES={{messages}} cargo bench -p sluice --bench e2e
 
+# sluice generate with the shop plugin, unthrottled, into a private
+# PostgreSQL: operations/s at 100, 1,000 and 10,000 operations per transaction.
+bench-generate ops="200000": build-plugins
+    SLUICE_BENCH_OPS={{ops}} cargo bench -p sluice --bench generate
+
 # Scaffold a new plugin crate under plugins/NAME.
 new-plugin name:
     @bash "{{root}}/plugins/sdk/template/new-plugin.sh" "{{name}}"
