@@ -36,6 +36,7 @@ use crate::source::consumer::is_no_topic_yet;
 use crate::source::{Assignments, Source};
 
 mod control;
+mod stall;
 
 /// Why the live pipeline stopped.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,7 @@ pub struct Live {
     stats: Stats,
     metrics: Arc<Metrics>,
     lag_updated: Instant,
+    stalls: stall::StallWatch,
 }
 
 impl std::fmt::Debug for Live {
@@ -100,6 +102,7 @@ impl Live {
             stats: Stats::new(),
             metrics: Arc::new(Metrics::new()),
             lag_updated: Instant::now(),
+            stalls: stall::StallWatch::default(),
         }
     }
 

@@ -197,6 +197,39 @@ impl Source {
         }
     }
 
+    /// Each owned partition and the next offset this consumer will hand out:
+    /// after the last record it handed out, or, before the first, the
+    /// group's committed offset, where fetching starts (`None` if neither
+    /// is known).
+    pub fn fetch_positions(&self) -> Vec<(String, i32, Option<i64>)> {
+        let valid = |o: Offset| match o {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        };
+        let tpl = match self.consumer.position() {
+            Ok(tpl) => tpl,
+            Err(e) => {
+                tracing::debug!("consumer positions unknown: {e}");
+                return Vec::new();
+            }
+        };
+        let mut out: Vec<(String, i32, Option<i64>)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition(), valid(e.offset())))
+            .collect();
+        if out.iter().any(|(_, _, o)| o.is_none()) {
+            if let Ok(committed) = self.consumer.committed(Duration::from_secs(5)) {
+                for (topic, partition, offset) in out.iter_mut().filter(|(_, _, o)| o.is_none()) {
+                    *offset = committed
+                        .find_partition(topic, *partition)
+                        .and_then(|e| valid(e.offset()));
+                }
+            }
+        }
+        out
+    }
+
     /// The broker's high watermark of `topic`/`partition`.
     pub fn high_watermark(&self, topic: &str, partition: i32) -> Result<i64, KafkaError> {
         let (_, high) =

@@ -13,30 +13,52 @@ use crate::pipeline::Generation;
 use crate::source::Assignment;
 
 impl Live {
-    /// Consumer lag per partition taken: the broker's high watermark minus
-    /// the next offset to read. Every 10 s (it asks the broker).
+    /// Every 10 s (it asks the broker): the consumer lag per partition
+    /// taken (the high watermark minus the next offset to read), and any
+    /// partition that stands still with records waiting (`stall.rs`).
     pub(super) fn update_lag(&mut self) {
         if self.lag_updated.elapsed() < Duration::from_secs(10) {
             return;
         }
         self.lag_updated = Instant::now();
+        let owned = tokio::task::block_in_place(|| self.source.fetch_positions());
+        let mut observed = Vec::new();
         let mut total = 0;
-        for ((topic, partition), pos) in &self.positions {
-            let Some(high) = pos.high else { continue };
-            let hw = tokio::task::block_in_place(|| self.source.high_watermark(topic, *partition));
-            if let Ok(hw) = hw {
-                let lag = (hw - high - 1).max(0);
-                total += lag;
-                self.metrics
-                    .lag
-                    .get_or_create(&PartitionLabels {
-                        topic: topic.clone(),
-                        partition: partition.to_string(),
-                    })
-                    .set(lag);
-            }
+        for (topic, partition, fetch_at) in owned {
+            let hw = tokio::task::block_in_place(|| self.source.high_watermark(&topic, partition));
+            let Ok(hw) = hw else { continue };
+            observed.push((topic.clone(), partition, fetch_at, hw));
+            let Some(high) = self
+                .positions
+                .get(&(topic.clone(), partition))
+                .and_then(|p| p.high)
+            else {
+                continue;
+            };
+            let lag = (hw - high - 1).max(0);
+            total += lag;
+            self.metrics
+                .lag
+                .get_or_create(&PartitionLabels {
+                    topic,
+                    partition: partition.to_string(),
+                })
+                .set(lag);
         }
         self.stats.lag = total;
+        // A stuck Delta commit also stops the position; that is reported as such.
+        if self.metrics.health.delta.load(Ordering::Relaxed) {
+            for s in self.stalls.observe(Instant::now(), &observed) {
+                tracing::error!(
+                    "{}[{}]: no record for {}s although the broker's high watermark is {} and this host asks for offset {}: the broker is not returning them (nisshi 0.8.1 does this after a restart, see the README); nothing is skipped, the host keeps asking",
+                    s.topic,
+                    s.partition,
+                    s.waited.as_secs(),
+                    s.high,
+                    s.position
+                );
+            }
+        }
     }
 
     /// Put `next` in place of the running generation: every buffer is first
