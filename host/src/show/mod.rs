@@ -22,6 +22,7 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use deltalake::arrow::compute::{
     concat_batches, lexsort_to_indices, take_record_batch, SortColumn,
 };
+use deltalake::DeltaTable;
 use futures::TryStreamExt;
 
 pub use filter::{Filter, FilterError};
@@ -159,7 +160,19 @@ pub async fn show(
     let newest = matched.slice(start, matched.num_rows() - start);
     let (rows, hidden) = project(&newest, &opts.columns)?;
 
-    let history = history(uri, storage, version, opts.history).await?;
+    // delta-rs lists history from the table's latest version: open that
+    // only when time-travelling.
+    let latest = match opts.version {
+        Some(_) if opts.history > 0 => open_table(uri, storage, None).await?,
+        _ => None,
+    };
+    let history = history(
+        uri,
+        latest.as_ref().unwrap_or(&table),
+        version,
+        opts.history,
+    )
+    .await?;
     Ok(Shown {
         version,
         files,
@@ -173,12 +186,12 @@ pub async fn show(
     })
 }
 
-/// The last `limit` commits up to `version`, newest first. The history is
-/// read from the latest version (delta-rs lists it from there), so the
-/// commits after a time-travel `version` are skipped.
+/// The last `limit` commits up to `version`, newest first, from `latest`
+/// (the table at its latest version; commits after a time-travel
+/// `version` are skipped).
 async fn history(
     uri: &str,
-    storage: HashMap<String, String>,
+    latest: &DeltaTable,
     version: u64,
     limit: usize,
 ) -> Result<Vec<Commit>, ShowError> {
@@ -190,9 +203,6 @@ async fn history(
             uri: uri.to_string(),
             source,
         })
-    };
-    let Some(latest) = open_table(uri, storage, None).await? else {
-        return Ok(Vec::new());
     };
     let newest = latest.version().unwrap_or_default();
     let skip = usize::try_from(newest.saturating_sub(version)).unwrap_or(usize::MAX);
@@ -232,7 +242,7 @@ async fn history(
         .collect())
 }
 
-/// `batch` with the columns of `schema` (the table's latest): files written
+/// `batch` with the columns of `schema` (the version's): files written
 /// before a column was added get nulls for it.
 fn align(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let columns: Vec<ArrayRef> = schema
