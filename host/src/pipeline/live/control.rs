@@ -21,16 +21,23 @@ impl Live {
             return;
         }
         self.lag_updated = Instant::now();
-        let owned = tokio::task::block_in_place(|| self.source.fetch_positions());
-        let mut observed = Vec::new();
+        // Broker round trips: one blocking section.
+        let observed: Vec<(String, i32, Option<i64>, i64)> = tokio::task::block_in_place(|| {
+            let source = &self.source;
+            source
+                .fetch_positions()
+                .into_iter()
+                .filter_map(|(topic, partition, at)| {
+                    let hw = source.high_watermark(&topic, partition).ok()?;
+                    Some((topic, partition, at, hw))
+                })
+                .collect()
+        });
         let mut total = 0;
-        for (topic, partition, fetch_at) in owned {
-            let hw = tokio::task::block_in_place(|| self.source.high_watermark(&topic, partition));
-            let Ok(hw) = hw else { continue };
-            observed.push((topic.clone(), partition, fetch_at, hw));
+        for (topic, partition, _, hw) in &observed {
             let Some(high) = self
                 .positions
-                .get(&(topic.clone(), partition))
+                .get(&(topic.clone(), *partition))
                 .and_then(|p| p.high)
             else {
                 continue;
@@ -40,7 +47,7 @@ impl Live {
             self.metrics
                 .lag
                 .get_or_create(&PartitionLabels {
-                    topic,
+                    topic: topic.clone(),
                     partition: partition.to_string(),
                 })
                 .set(lag);
