@@ -7,69 +7,13 @@
 //! statements, commits). Prints plain lines; the figures go to
 //! BENCHMARKS.md by hand, with the machine.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::Instant;
 
-const PORT: &str = "55462";
-
-struct Cluster {
-    root: PathBuf,
-    state: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("SLUICE_STATE", self.state.path().display().to_string()),
-            (
-                "SLUICE_PG_DATA",
-                format!("/tmp/sluice-bench-generate-{}/pg", std::process::id()),
-            ),
-            ("PGHOST", "127.0.0.1".into()),
-            ("PGPORT", PORT.into()),
-            ("PGUSER", "postgres".into()),
-            ("PGPASSWORD", "postgres".into()),
-            ("PGDATABASE", "postgres".into()),
-        ]
-    }
-
-    fn script(&self, arg: &str) -> ExitStatus {
-        Command::new("bash")
-            .arg(self.root.join("stack/stack.sh"))
-            .arg(arg)
-            .envs(self.env())
-            .status()
-            .expect("run stack/stack.sh")
-    }
-
-    fn psql(&self, sql: &str) {
-        let ok = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .envs(self.env())
-            .status()
-            .expect("psql")
-            .success();
-        assert!(ok, "psql failed: {sql}");
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.script("down");
-        let _ =
-            std::fs::remove_dir_all(format!("/tmp/sluice-bench-generate-{}", std::process::id()));
-    }
-}
+// The generator tests' private cluster (the bench uses part of it).
+#[path = "../tests/generate/pg.rs"]
+#[allow(dead_code)]
+mod pg;
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -79,22 +23,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let cluster = Cluster {
-        root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
-        state: tempfile::Builder::new()
-            .prefix("sluice-bench-generate-")
-            .tempdir()
-            .expect("state dir"),
-    };
-    assert!(
-        cluster.script("postgres").success(),
-        "starting PostgreSQL failed"
-    );
+    let cluster = pg::Postgres::start_on("55462", "bench-generate");
     println!("sluice generate --plugin shop, {ops} operations per run, unthrottled");
     for tick in [100u32, 1_000, 10_000] {
-        let db = format!("bench_{tick}");
-        cluster.psql(&format!("drop database if exists {db}"));
-        cluster.psql(&format!("create database {db}"));
+        let db = cluster.database(&format!("bench_{tick}"));
         let started = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .current_dir(&cluster.root)
@@ -102,7 +34,7 @@ fn main() {
             .args(["--count", &ops.to_string(), "--rate", "100000000/s"])
             .args(["--tick-size", &tick.to_string()])
             .envs(cluster.env())
-            .env("PGDATABASE", &db)
+            .env("PGDATABASE", &db.name)
             .env_remove("DATABASE_URL")
             .output()
             .expect("run sluice generate");

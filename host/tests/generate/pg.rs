@@ -1,26 +1,38 @@
-//! A private PostgreSQL for the generator tests: `stack/stack.sh postgres`
-//! with its own port and data directory, one database per scenario, the
-//! `sluice` binary run against it, and `psql` to look at the result.
+//! A private PostgreSQL for the generator tests (and `just bench-generate`,
+//! which includes this file): `stack/stack.sh postgres` with its own port
+//! and data directory, one database per scenario, the `sluice` binary run
+//! against it, and `psql` to look at the result.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-
-const PORT: &str = "55452";
 
 /// A running cluster; dropping it stops it and removes its data.
 pub struct Postgres {
     pub root: PathBuf,
     state: tempfile::TempDir,
+    port: &'static str,
+    /// Names the state and data directories (`/tmp/sluice-LABEL-PID`).
+    label: &'static str,
 }
 
 impl Postgres {
+    /// The generator tests' cluster, on port 55452.
     pub fn start() -> Postgres {
+        Postgres::start_on("55452", "generate")
+    }
+
+    pub fn start_on(port: &'static str, label: &'static str) -> Postgres {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let state = tempfile::Builder::new()
-            .prefix("sluice-generate-")
+            .prefix(&format!("sluice-{label}-"))
             .tempdir()
             .expect("state dir");
-        let pg = Postgres { root, state };
+        let pg = Postgres {
+            root,
+            state,
+            port,
+            label,
+        };
         assert!(
             pg.script("postgres").success(),
             "starting PostgreSQL failed"
@@ -28,19 +40,21 @@ impl Postgres {
         pg
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    /// The settings that reach this cluster (`PGDATABASE=postgres`).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("SLUICE_STATE", self.state.path().display().to_string()),
-            (
-                "SLUICE_PG_DATA",
-                format!("/tmp/sluice-generate-{}/pg", std::process::id()),
-            ),
+            ("SLUICE_PG_DATA", format!("{}/pg", self.data_dir())),
             ("PGHOST", "127.0.0.1".into()),
-            ("PGPORT", PORT.into()),
+            ("PGPORT", self.port.into()),
             ("PGUSER", "postgres".into()),
             ("PGPASSWORD", "postgres".into()),
             ("PGDATABASE", "postgres".into()),
         ]
+    }
+
+    fn data_dir(&self) -> String {
+        format!("/tmp/sluice-{}-{}", self.label, std::process::id())
     }
 
     fn script(&self, arg: &str) -> std::process::ExitStatus {
@@ -91,7 +105,7 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let _ = self.script("down");
-        let _ = std::fs::remove_dir_all(format!("/tmp/sluice-generate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(self.data_dir());
     }
 }
 
