@@ -33,10 +33,12 @@ impl Postgres {
             port,
             label,
         };
-        assert!(
-            pg.script("postgres").success(),
-            "starting PostgreSQL failed"
-        );
+        if !pg.script("postgres").success() {
+            // Dropping `pg` deletes the data directory and its log: show it first.
+            let log = std::fs::read_to_string(format!("{}/pg/postgres.log", pg.data_dir()))
+                .unwrap_or_else(|e| format!("(no postgres.log: {e})"));
+            panic!("starting PostgreSQL on port {port} failed; postgres.log:\n{log}");
+        }
         pg
     }
 
